@@ -1,0 +1,18 @@
+#define _GNU_SOURCE
+#include "CSystemShims.h"
+#include <sys/socket.h>
+#include <stddef.h>
+
+int c_shims_available_cpus(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+        return 1;
+    }
+    int count = CPU_COUNT(&set);
+    return count > 0 ? count : 1;
+}
+
+int c_shims_accept_nonblocking(int listen_fd) {
+    return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}

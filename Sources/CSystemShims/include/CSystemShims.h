@@ -1,0 +1,15 @@
+#ifndef C_SYSTEM_SHIMS_H
+#define C_SYSTEM_SHIMS_H
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sched.h>
+
+/// Number of CPUs this process may run on (honours taskset and cgroup cpusets).
+int c_shims_available_cpus(void);
+
+
+
+/// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; Glibc's module map hides it behind _GNU_SOURCE.
+int c_shims_accept_nonblocking(int listen_fd);
+#endif

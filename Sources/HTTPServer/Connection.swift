@@ -1,0 +1,48 @@
+/// One client connection. Owned and touched by a single event loop, never shared across threads.
+final class Connection {
+    /// What the connection is waiting for; decides which timeout applies.
+    enum Phase: Equatable {
+        /// Between requests, nothing buffered: keep-alive idle timeout.
+        case idle
+        /// Part of a request head received: header-read timeout (slowloris guard).
+        case readingHead
+        /// Head complete, body arriving: body-read timeout.
+        case readingBody
+        /// A blocking handler is running; reads are paused so responses stay in request order.
+        case handling
+        /// Response written with `Connection: close`, write side shut; waiting briefly for the client's FIN.
+        case lingering
+    }
+
+    let fd: Int32
+    /// Distinguishes this connection from a later one that reuses the same descriptor.
+    let id: UInt64
+    var parser: RequestParser
+    var phase = Phase.idle
+    var deadline: Int64
+    var output: [UInt8] = []
+    var outputOffset = 0
+    /// Close once `output` is written (error, `Connection: close`, HTTP/1.0, shutdown).
+    var closeAfterFlush = false
+    /// The client shut its write side; finish what is buffered, then close.
+    var inputClosed = false
+    /// Framing of the response the blocking handler will produce.
+    var pendingFraming: ResponseFraming?
+    /// The epoll events currently registered.
+    var registeredEvents: UInt32
+
+    init(fd: Int32, id: UInt64, limits: RequestLimits, deadline: Int64, registeredEvents: UInt32) {
+        self.fd = fd
+        self.id = id
+        self.parser = RequestParser(limits: limits)
+        self.deadline = deadline
+        self.registeredEvents = registeredEvents
+    }
+
+    var hasPendingOutput: Bool { outputOffset < output.count }
+
+    /// Nothing in progress: safe to close at shutdown without losing a request.
+    var isQuiescent: Bool {
+        phase == .idle && parser.isBetweenRequests && !hasPendingOutput
+    }
+}

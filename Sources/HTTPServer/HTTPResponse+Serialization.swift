@@ -1,0 +1,69 @@
+/// How a response is framed on the wire, decided by the connection, not the handler.
+struct ResponseFraming {
+    /// Keep the connection open after this response.
+    var keepAlive: Bool
+    /// The request was HEAD: send the headers (with the real Content-Length) and no body.
+    var omitBody: Bool
+    /// The request was HTTP/1.0: keep-alive must be announced explicitly.
+    var http10: Bool
+}
+
+extension HTTPResponse {
+    /// Appends the serialized response to `output`.
+    /// - Parameter fixedHeaders: the pre-rendered `Server:` and `Date:` lines of the loop.
+    func serialize(into output: inout [UInt8], framing: ResponseFraming, fixedHeaders: [UInt8]) {
+        output.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(status.code, to: &output)
+        output.append(UInt8(ascii: " "))
+        output.append(contentsOf: status.reasonPhrase.utf8)
+        output.append(contentsOf: "\r\n".utf8)
+        output.append(contentsOf: fixedHeaders)
+        for field in headers where !Self.isServerOwned(field.name) {
+            output.append(contentsOf: field.name.utf8)
+            output.append(contentsOf: ": ".utf8)
+            output.append(contentsOf: field.value.utf8)
+            output.append(contentsOf: "\r\n".utf8)
+        }
+        if status.code >= 200 && status.code != 204 && status.code != 304 {
+            output.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(body.count, to: &output)
+            output.append(contentsOf: "\r\n".utf8)
+        }
+        if !framing.keepAlive {
+            output.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if framing.http10 {
+            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        output.append(contentsOf: "\r\n".utf8)
+        if !framing.omitBody && status.code != 204 && status.code != 304 {
+            output.append(contentsOf: body)
+        }
+    }
+
+    /// Framing headers belong to the server; a handler's copy would contradict the real framing.
+    private static func isServerOwned(_ name: String) -> Bool {
+        HTTPHeaders.namesEqual(name, "content-length") || HTTPHeaders.namesEqual(name, "connection")
+            || HTTPHeaders.namesEqual(name, "transfer-encoding") || HTTPHeaders.namesEqual(name, "date")
+            || HTTPHeaders.namesEqual(name, "server")
+    }
+}
+
+@inline(__always)
+func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+    if value < 10 {
+        output.append(UInt8(ascii: "0") + UInt8(value))
+        return
+    }
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var remaining = value
+    var count = 0
+    withUnsafeMutableBytes(of: &digits) { buffer in
+        while remaining > 0 {
+            buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+            remaining /= 10
+            count += 1
+        }
+        output.append(contentsOf: buffer[(20 - count)...])
+    }
+}

@@ -1,0 +1,16 @@
+import Glibc
+
+/// A failed system call, with the operation and `errno` text, e.g. "bind 127.0.0.1:8000: Address already in use".
+public struct SocketError: Error, CustomStringConvertible, Sendable {
+    public let operation: String
+    public let code: Int32
+
+    init(_ operation: String, code: Int32 = errno) {
+        self.operation = operation
+        self.code = code
+    }
+
+    public var description: String {
+        "\(operation): \(String(cString: strerror(code)))"
+    }
+}

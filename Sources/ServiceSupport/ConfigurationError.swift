@@ -1,0 +1,10 @@
+/// A configuration value that cannot be used; the message names the variable.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let variable: String
+    public let value: String
+    public let expected: String
+
+    public var description: String {
+        "invalid \(variable)='\(value)': expected \(expected)"
+    }
+}
