@@ -96,6 +96,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ServiceSupportTests",
+            dependencies: ["ServiceSupport", "HTTPServer"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "AnomalyDetectionTests",
             dependencies: ["AnomalyDetection"],
             swiftSettings: strictSettings
