@@ -26,6 +26,9 @@ final class Connection {
     var closeAfterFlush = false
     /// The client shut its write side; finish what is buffered, then close.
     var inputClosed = false
+    /// The request was refused mid-stream (parse error, timeout): the client may still be sending,
+    /// so closing must linger or the kernel's reset could destroy our answer before the client reads it.
+    var mayStillBeSending = false
     /// Framing of the response the blocking handler will produce.
     var pendingFraming: ResponseFraming?
     /// The epoll events currently registered.

@@ -45,10 +45,11 @@ final class EventLoop: @unchecked Sendable {
     private static let lingerMilliseconds: Int64 = 2000
     private static let sweepIntervalMilliseconds: Int64 = 250
     private static let acceptsPerWakeUp = 256
-    private static let capacityRefusal = Array((
-        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 73\r\n\r\n"
-        + #"{"error":"over_capacity","message":"server is at its connection limit"}"# + "\n"
-    ).utf8)
+    private static let capacityRefusal: [UInt8] = {
+        let body = #"{"error":"over_capacity","message":"server is at its connection limit"}"#
+        let head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\n"
+        return Array((head + "Content-Length: \(body.utf8.count)\r\n\r\n" + body).utf8)
+    }()
     private static let continueLine = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     init(index: Int, listenFD: Int32, shared: ServerShared, logger: Logger) throws {
@@ -264,6 +265,7 @@ final class EventLoop: @unchecked Sendable {
             case .continueExpected:
                 connection.output.append(contentsOf: Self.continueLine)
             case .failure(let error):
+                connection.mayStillBeSending = true
                 let framing = ResponseFraming(keepAlive: false, omitBody: false, http10: false)
                 write(.error(HTTPError(parseError: error)), framing: framing, to: connection)
             case .request(let request):
@@ -382,7 +384,11 @@ final class EventLoop: @unchecked Sendable {
             connection.output.removeAll(keepingCapacity: connection.output.capacity <= Self.outputHighWater)
             connection.outputOffset = 0
             if connection.closeAfterFlush {
-                beginLingering(connection)
+                if connection.mayStillBeSending || connection.parser.bufferedByteCount > 0 {
+                    beginLingering(connection)
+                } else {
+                    closeConnection(connection)
+                }
                 return
             }
             if connection.inputClosed && connection.phase != .handling {
@@ -467,6 +473,7 @@ final class EventLoop: @unchecked Sendable {
                 let timeout = HTTPError(.requestTimeout, code: "request_timeout", message: "the request was not received in time")
                 connection.parser = RequestParser(limits: shared.configuration.limits)
                 connection.phase = .idle
+                connection.mayStillBeSending = true
                 write(.error(timeout), framing: ResponseFraming(keepAlive: false, omitBody: false, http10: false), to: connection)
                 flush(connection)
             case .idle, .lingering, .handling:
