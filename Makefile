@@ -1,0 +1,64 @@
+# The two commands: `make start` runs the suite, `make test-all` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+.DEFAULT_GOAL := help
+
+# Debian's hiredis.pc carries a -D flag SwiftPM refuses with a warning; ours is the same without it.
+export PKG_CONFIG_PATH := $(CURDIR)/build-support/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+
+FUZZ_SECONDS ?= 60
+RELEASE_BIN := .build/release
+PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift HTTPHeaders.swift \
+	HTTPMethod.swift HTTPVersion.swift HTTPStatus.swift PercentDecoding.swift QueryParameters.swift)
+
+.PHONY: help deps deps-runtime build release start stop restart status logs test test-socket test-fuzz test-all bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## Install missing system packages for building and testing (apt-get; prints the command when not root)
+	@scripts/install-deps.sh test
+
+deps-runtime:
+	@scripts/install-deps.sh runtime
+
+build: deps-runtime ## Debug build
+	swift build
+
+release: deps-runtime ## Release build
+	swift build -c release
+
+start: release ## Build and start the three services in the background (logs and pids in run/)
+	@scripts/services.sh start
+
+stop: ## Stop what `make start` started, gracefully
+	@scripts/services.sh stop
+
+restart: stop start ## Stop, then start
+
+status: ## Each service's process and health
+	@scripts/services.sh status
+
+logs: ## Follow the services' logs
+	@tail -n 50 -F run/*.log
+
+test: deps ## Unit tests (swift test)
+	swift test
+
+test-socket: deps release ## Socket tests against the release binaries with curl, Python, raw sockets and wrk
+	BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/system -q -rA --tb=short
+
+test-fuzz: deps ## libFuzzer on the HTTP parser for FUZZ_SECONDS (default 60) under AddressSanitizer
+	@mkdir -p .build/fuzz/corpus
+	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name ParserFuzz \
+		$(PARSER_SOURCES) fuzz/ParserFuzzer.swift -o .build/fuzz/parser-fuzzer
+	.build/fuzz/parser-fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+		.build/fuzz/corpus fuzz/seeds 2>&1 | grep -E "^(Done|stat::number_of_executed|stat::peak_rss|==|SUMMARY|Fatal|.*ERROR)" 
+
+test-all: test-fuzz test test-socket ## Everything: fuzz, unit and socket tests
+
+bench: release ## /livez against nginx, both pinned to CPU 1, wrk on CPU 0
+	@scripts/bench-livez.sh
+
+clean: ## Remove build products and run-time data
+	rm -rf .build run

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the system packages the project needs, only those missing. Idempotent.
+#   scripts/install-deps.sh [runtime|test]   (default: test, which includes runtime)
+set -euo pipefail
+profile=${1:-test}
+runtime=(pkg-config libpq-dev libhiredis-dev curl)
+test_only=(wrk nginx-light python3 python3-pip)
+packages=("${runtime[@]}")
+[[ $profile == test ]] && packages+=("${test_only[@]}")
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "missing system packages: ${missing[*]}" >&2
+    echo "install them with: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+fi
+
+command -v swift >/dev/null || { echo "Swift 6 toolchain not found on PATH (https://www.swift.org/install/)" >&2; exit 1; }
+
+if [[ $profile == test ]]; then
+  python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q -r Tests/system/requirements.txt
+fi
