@@ -59,10 +59,12 @@ public final class Server: Sendable {
         signal(SIGPIPE, SIG_IGN)
         var listeners: [Int32] = []
         do {
-            let first = try Socket.listen(host: configuration.host, port: configuration.port, reusePort: true, backlog: configuration.backlog)
-            listeners.append(first)
-            let port = Socket.localPort(of: first)
-            for _ in 1..<max(1, configuration.loopThreads) {
+            // SO_REUSEPORT would let a second instance share a port already in use and silently split
+            // its traffic; an exclusive probe bind first makes "address in use" an error, as users expect.
+            let probe = try Socket.listen(host: configuration.host, port: configuration.port, reusePort: false, backlog: 1)
+            let port = Socket.localPort(of: probe)
+            close(probe)
+            for _ in 0..<max(1, configuration.loopThreads) {
                 listeners.append(try Socket.listen(host: configuration.host, port: port, reusePort: true, backlog: configuration.backlog))
             }
             let loops = try listeners.enumerated().map { index, fd in

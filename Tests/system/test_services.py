@@ -60,3 +60,13 @@ def test_taken_port_is_reported_clearly():
         out = subprocess.run([str(bin_dir() / "training-service"), "--port", str(port)], capture_output=True, text=True, timeout=10)
     assert out.returncode != 0
     assert f"127.0.0.1:{port}" in out.stderr and "in use" in out.stderr
+
+
+def test_second_instance_on_the_same_port_fails_instead_of_sharing_it():
+    first = RunningServer("training-service")
+    try:
+        out = subprocess.run([str(bin_dir() / "training-service"), "--port", str(first.port)], capture_output=True, text=True, timeout=10)
+        assert out.returncode != 0, "SO_REUSEPORT must not let a second instance share the port"
+        assert "in use" in out.stderr
+    finally:
+        assert first.terminate() == 0
