@@ -38,6 +38,10 @@ struct FixtureServer: ParsableCommand {
             router.get("/echo", execution: .inline, handler: echo)
             router.get("/items/:id", execution: .inline, handler: echo)
             router.post("/items/:id", execution: .blocking, handler: echo)
+            // The same fixed answer inline and through the blocking pool: the difference is the cost of the thread hop.
+            let alive = Array(#"{"status":"ok"}"#.utf8)
+            router.get("/inline", execution: .inline) { _ in .rawJSON(alive) }
+            router.get("/hop", execution: .blocking) { _ in .rawJSON(alive) }
             router.get("/slow", execution: .blocking) { request in
                 let milliseconds = Int(request.query["ms"] ?? "") ?? 2000
                 Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)

@@ -1,0 +1,71 @@
+import CSystemShims
+import Glibc
+import Logging
+
+extension EventLoop {
+    func acceptConnections() {
+        for _ in 0..<Self.acceptsPerWakeUp {
+            let fd = c_shims_accept_nonblocking(listenFD)
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK: return
+                case EINTR, ECONNABORTED, EPROTO: continue
+                case EMFILE, ENFILE:
+                    refuseWithSpareDescriptor()
+                    return
+                default:
+                    logger.error("accept failed: \(String(cString: strerror(errno)))")
+                    return
+                }
+            }
+            if shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue > shared.maxConnections {
+                shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+                refuse(fd)
+                continue
+            }
+            Socket.setNoDelay(fd)
+            register(fd)
+        }
+    }
+
+    func register(_ fd: Int32) {
+        nextConnectionID &+= 1
+        let connection = Connection(
+            fd: fd, id: nextConnectionID, limits: shared.configuration.limits,
+            deadline: now + shared.configuration.timeouts.headerRead.milliseconds, registeredEvents: Epoll.readable
+        )
+        do {
+            try epoll.add(fd, events: Epoll.readable, token: UInt64(fd))
+        } catch {
+            shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
+            close(fd)
+            return
+        }
+        let slot = Int(fd)
+        if slot >= connections.count {
+            connections.append(contentsOf: repeatElement(nil, count: max(slot + 1 - connections.count, connections.count)))
+        }
+        connections[slot] = connection
+        liveConnections += 1
+    }
+
+    /// Past the connection cap: a clear 503, then close.
+    func refuse(_ fd: Int32) {
+        Self.capacityRefusal.withUnsafeBytes { bytes in
+            _ = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        }
+        shutdown(fd, Int32(SHUT_WR))
+        close(fd)
+    }
+
+    /// Out of descriptors: free the spare one to accept and refuse a client, so the backlog does not spin.
+    func refuseWithSpareDescriptor() {
+        guard spareFD >= 0 else { return }
+        close(spareFD)
+        let fd = c_shims_accept_nonblocking(listenFD)
+        if fd >= 0 { refuse(fd) }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        logger.warning("out of file descriptors; refusing connections")
+    }
+
+}

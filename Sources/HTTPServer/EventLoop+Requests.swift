@@ -1,0 +1,150 @@
+import CSystemShims
+import Glibc
+import Logging
+
+extension EventLoop {
+    func handle(events: UInt32, fd: Int32) {
+        guard Int(fd) < connections.count, let connection = connections[Int(fd)] else { return }
+        if events & Epoll.hangUp != 0 && events & Epoll.readable == 0 {
+            closeConnection(connection)
+            return
+        }
+        if events & Epoll.readable != 0 {
+            readAvailable(connection)
+            guard connections[Int(fd)] === connection else { return }
+        }
+        if events & Epoll.writable != 0 || connection.hasPendingOutput {
+            flush(connection)
+        }
+    }
+
+    func readAvailable(_ connection: Connection) {
+        let count = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
+        if count > 0 {
+            if connection.phase == .lingering { return }
+            connection.parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+            processRequests(connection)
+        } else if count == 0 {
+            // The client shut its write side: answer what is complete, then close.
+            connection.inputClosed = true
+            if connection.phase == .lingering {
+                closeConnection(connection)
+                return
+            }
+            if connection.phase != .handling {
+                processRequests(connection)
+                if !connection.hasPendingOutput && connection.phase != .handling {
+                    closeConnection(connection)
+                    return
+                }
+            }
+            updateInterest(connection)
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            closeConnection(connection)
+        }
+    }
+
+    /// Turns buffered bytes into responses, in order, until a blocking handler is running,
+    /// the connection is closing, or too much output is waiting for the client.
+    func processRequests(_ connection: Connection) {
+        while connection.phase != .handling && !connection.closeAfterFlush && connection.output.count < Self.outputHighWater {
+            guard let event = connection.parser.next() else { break }
+            switch event {
+            case .continueExpected:
+                connection.output.append(contentsOf: Self.continueLine)
+            case .failure(let error):
+                connection.mayStillBeSending = true
+                let framing = ResponseFraming(keepAlive: false, omitBody: false, http10: false)
+                write(.error(HTTPError(parseError: error)), framing: framing, to: connection)
+            case .request(let request):
+                dispatch(request, on: connection)
+            }
+        }
+        updatePhase(connection)
+    }
+
+    func dispatch(_ request: HTTPRequest, on connection: Connection) {
+        let framing = ResponseFraming(
+            keepAlive: request.wantsKeepAlive && !draining,
+            omitBody: request.method == .head,
+            http10: request.version.minor == 0
+        )
+        var request = request
+        switch shared.router.resolve(method: request.method, path: request.path) {
+        case .matched(let route, let parameters):
+            request.pathParameters = parameters
+            switch route.execution {
+            case .inline:
+                write(Self.invoke(route.handler, request, logger: logger), framing: framing, to: connection)
+            case .blocking:
+                let loop = self
+                let fd = connection.fd
+                let id = connection.id
+                let logger = logger
+                let handler = route.handler
+                let routed = request
+                let accepted = shared.pool.submit {
+                    loop.post(Completion(fd: fd, connectionID: id, response: EventLoop.invoke(handler, routed, logger: logger)))
+                }
+                if accepted {
+                    connection.phase = .handling
+                    connection.pendingFraming = framing
+                } else {
+                    let busy = HTTPError(.serviceUnavailable, code: "overloaded", message: "too many requests waiting; retry shortly", headers: ["Retry-After": "1"])
+                    write(.error(busy), framing: framing, to: connection)
+                }
+            }
+        case .methodNotAllowed(let allowed):
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            if request.method == .options {
+                write(HTTPResponse(status: .noContent, headers: ["Allow": allow + ", OPTIONS"]), framing: framing, to: connection)
+            } else {
+                let error = HTTPError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.path); allowed: \(allow)", headers: ["Allow": allow])
+                write(.error(error), framing: framing, to: connection)
+            }
+        case .notFound:
+            write(.error(.notFound("no route for \(request.path)")), framing: framing, to: connection)
+        case .badPath(let message):
+            write(.error(.badRequest(message)), framing: framing, to: connection)
+        }
+    }
+
+    /// Runs a handler; a thrown `HTTPError` is its answer, anything else is a logged 500.
+    static func invoke(_ handler: Router.Handler, _ request: HTTPRequest, logger: Logger) -> HTTPResponse {
+        do {
+            return try handler(request)
+        } catch let error as HTTPError {
+            return .error(error)
+        } catch {
+            logger.error("handler failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            return .error(HTTPError(.internalServerError, code: "internal_error", message: "the server failed to answer this request"))
+        }
+    }
+
+    func write(_ response: HTTPResponse, framing: ResponseFraming, to connection: Connection) {
+        response.serialize(into: &connection.output, framing: framing, fixedHeaders: fixedHeaders)
+        if !framing.keepAlive { connection.closeAfterFlush = true }
+    }
+
+    func drainInbox() {
+        wakeSignal.drain()
+        wakePending.store(false, ordering: .releasing)
+        let completions = inbox.withLock { pending -> [Completion] in
+            let taken = pending
+            pending.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for completion in completions {
+            guard Int(completion.fd) < connections.count, let connection = connections[Int(completion.fd)],
+                  connection.id == completion.connectionID, connection.phase == .handling,
+                  var framing = connection.pendingFraming else { continue }
+            if draining { framing.keepAlive = false }
+            connection.pendingFraming = nil
+            connection.phase = .idle
+            write(completion.response, framing: framing, to: connection)
+            processRequests(connection)
+            flush(connection)
+        }
+    }
+
+}
