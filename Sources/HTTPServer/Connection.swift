@@ -31,6 +31,14 @@ final class Connection {
     var mayStillBeSending = false
     /// Framing of the response the blocking handler will produce.
     var pendingFraming: ResponseFraming?
+    /// What the current timeout was started for; a change restarts it (see `EventLoop.updatePhase`).
+    struct ProgressKey: Equatable {
+        var phase: Phase
+        var completedRequests: Int
+        var writing: Bool
+    }
+
+    var progressKey: ProgressKey?
     /// The epoll events currently registered.
     var registeredEvents: UInt32
 
@@ -43,6 +51,9 @@ final class Connection {
     }
 
     var hasPendingOutput: Bool { outputOffset < output.count }
+
+    /// The epoll token: the descriptor in the low 32 bits, this connection's generation in the high 32.
+    var token: UInt64 { UInt64(UInt32(truncatingIfNeeded: id)) << 32 | UInt64(UInt32(bitPattern: fd)) }
 
     /// Nothing in progress: safe to close at shutdown without losing a request.
     var isQuiescent: Bool {

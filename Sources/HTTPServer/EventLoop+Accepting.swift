@@ -35,7 +35,7 @@ extension EventLoop {
             deadline: now + shared.configuration.timeouts.headerRead.milliseconds, registeredEvents: Epoll.readable
         )
         do {
-            try epoll.add(fd, events: Epoll.readable, token: UInt64(fd))
+            try epoll.add(fd, events: Epoll.readable, token: connection.token)
         } catch {
             shared.openConnections.wrappingSubtract(1, ordering: .relaxed)
             close(fd)
@@ -58,14 +58,32 @@ extension EventLoop {
         close(fd)
     }
 
-    /// Out of descriptors: free the spare one to accept and refuse a client, so the backlog does not spin.
+    /// Out of descriptors: free the spare one to accept and refuse a client, so the backlog does not
+    /// spin. Without a spare, stop polling the listener for a moment instead of busy-looping on EMFILE.
     func refuseWithSpareDescriptor() {
-        guard spareFD >= 0 else { return }
-        close(spareFD)
-        let fd = c_shims_accept_nonblocking(listenFD)
-        if fd >= 0 { refuse(fd) }
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        logger.warning("out of file descriptors; refusing connections")
+        if spareFD >= 0 {
+            close(spareFD)
+            spareFD = -1
+            let fd = c_shims_accept_nonblocking(listenFD)
+            if fd >= 0 { refuse(fd) }
+            spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        }
+        if spareFD < 0 && listenerPausedUntil == nil && listenFD >= 0 {
+            epoll.remove(listenFD)
+            listenerPausedUntil = now + Self.sweepIntervalMilliseconds
+        }
+        if now - lastDescriptorWarning > 5000 {
+            lastDescriptorWarning = now
+            logger.warning("out of file descriptors; refusing connections", metadata: ["loop": "\(index)", "open": "\(liveConnections)"])
+        }
     }
 
+    /// Polls the listener again after an EMFILE pause.
+    func resumeAcceptingIfDue() {
+        guard let until = listenerPausedUntil, now >= until else { return }
+        listenerPausedUntil = nil
+        guard listenFD >= 0 else { return }
+        if spareFD < 0 { spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+        try? epoll.add(listenFD, events: Epoll.readable, token: Self.listenerToken)
+    }
 }

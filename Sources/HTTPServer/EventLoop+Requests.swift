@@ -3,15 +3,18 @@ import Glibc
 import Logging
 
 extension EventLoop {
-    func handle(events: UInt32, fd: Int32) {
-        guard Int(fd) < connections.count, let connection = connections[Int(fd)] else { return }
+    /// Events for a connection. The token carries the connection's generation, so a stale event for a
+    /// descriptor closed and reused within the same batch is ignored.
+    func handle(events: UInt32, token: UInt64) {
+        let fd = Int(token & 0xFFFF_FFFF)
+        guard fd < connections.count, let connection = connections[fd], connection.token == token else { return }
         if events & Epoll.hangUp != 0 && events & Epoll.readable == 0 {
             closeConnection(connection)
             return
         }
         if events & Epoll.readable != 0 {
             readAvailable(connection)
-            guard connections[Int(fd)] === connection else { return }
+            guard isCurrent(connection) else { return }
         }
         if events & Epoll.writable != 0 || connection.hasPendingOutput {
             flush(connection)
@@ -33,6 +36,7 @@ extension EventLoop {
             }
             if connection.phase != .handling {
                 processRequests(connection)
+                guard isCurrent(connection) else { return }
                 if !connection.hasPendingOutput && connection.phase != .handling {
                     closeConnection(connection)
                     return

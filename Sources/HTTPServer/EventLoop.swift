@@ -37,6 +37,9 @@ final class EventLoop: @unchecked Sendable {
     var fixedHeadersSecond = -1
     let readBuffer: UnsafeMutableRawBufferPointer
     var spareFD: Int32
+    /// Set while the listener is out of epoll after EMFILE left no spare descriptor.
+    var listenerPausedUntil: Int64?
+    var lastDescriptorWarning: Int64 = -10_000
 
     static let listenerToken = UInt64.max - 1
     static let wakeToken = UInt64.max
@@ -105,12 +108,13 @@ final class EventLoop: @unchecked Sendable {
                 switch event.data.u64 {
                 case Self.listenerToken: acceptConnections()
                 case Self.wakeToken: drainInbox()
-                default: handle(events: event.events, fd: Int32(truncatingIfNeeded: event.data.u64))
+                default: handle(events: event.events, token: event.data.u64)
                 }
             }
             if now >= nextSweep {
                 nextSweep = now + Self.sweepIntervalMilliseconds
                 sweepTimeouts()
+                resumeAcceptingIfDue()
             }
             if !draining && shutdownRequested.load(ordering: .acquiring) {
                 beginDraining()

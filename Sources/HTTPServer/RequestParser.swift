@@ -35,10 +35,17 @@ public struct RequestParser {
     private var pending: PendingHead?
     private var body: [UInt8] = []
     private var trailerBytes = 0
+    /// Bytes of chunk-size lines (sizes and extensions) of the current body, counted against the body limit.
+    private var chunkFramingBytes = 0
+    private var skippedEmptyLines = 0
+    /// Requests completed so far; lets the connection restart its timeouts on progress.
+    public private(set) var completedRequests = 0
 
     private static let lineFeed = UInt8(ascii: "\n")
     private static let carriageReturn = UInt8(ascii: "\r")
     private static let bufferReleaseThreshold = 64 * 1024
+    private static let maxLeadingEmptyLines = 4
+    private static let maxChunkLineLength = 4096
 
     public init(limits: RequestLimits = RequestLimits()) {
         self.limits = limits
@@ -111,9 +118,14 @@ public struct RequestParser {
                 start += length
                 return complete()
             case .chunkSizeLine:
-                guard let line = nextLine(maxLength: 4096) else {
-                    if bufferedByteCount > 4096 { return fail(.malformed("chunk size line too long")) }
+                guard let line = nextLine() else {
+                    if bufferedByteCount > Self.maxChunkLineLength { return fail(.malformed("chunk size line too long")) }
                     return nil
+                }
+                if line.count > Self.maxChunkLineLength { return fail(.malformed("chunk size line too long")) }
+                chunkFramingBytes += line.count + 2
+                if chunkFramingBytes > limits.maxBodyBytes - body.count {
+                    return fail(.init(.contentTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes with its chunk framing"))
                 }
                 switch parseChunkSize(line) {
                 case .failure(let error):
@@ -122,7 +134,7 @@ public struct RequestParser {
                     if size == 0 {
                         state = .trailers
                         trailerBytes = 0
-                    } else if size > limits.maxBodyBytes - body.count {
+                    } else if size > limits.maxBodyBytes - body.count - chunkFramingBytes {
                         return fail(.init(.contentTooLarge, "request body exceeds \(limits.maxBodyBytes) bytes"))
                     } else {
                         state = .chunkData(remaining: size)
@@ -149,7 +161,7 @@ public struct RequestParser {
                 }
                 state = .chunkSizeLine
             case .trailers:
-                guard let line = nextLine(maxLength: limits.maxHeaderSectionBytes) else {
+                guard let line = nextLine() else {
                     if trailerBytes + bufferedByteCount > limits.maxHeaderSectionBytes {
                         return fail(.init(.requestHeaderFieldsTooLarge, "trailer section too large"))
                     }
@@ -195,10 +207,15 @@ public struct RequestParser {
             let isEmpty = lineEnd == lineStart
             if requestLineLength == nil {
                 if isEmpty {
-                    // RFC 9112 §2.2: ignore empty lines received before the request line.
+                    // RFC 9112 §2.2: ignore empty lines received before the request line, a few at most.
+                    skippedEmptyLines += 1
+                    if skippedEmptyLines > Self.maxLeadingEmptyLines {
+                        return .failure(.malformed("too many empty lines before the request line"))
+                    }
                     start = newline + 1
                     resetLineScan()
-                    continue
+                    compactIfWorthIt()
+                    return scanHead()
                 }
                 requestLineLength = newline + 1 - start
                 if newline - start > limits.maxTargetLength + 64 {
@@ -407,7 +424,7 @@ public struct RequestParser {
 
     // MARK: - Chunked body
 
-    private mutating func nextLine(maxLength: Int) -> ArraySlice<UInt8>? {
+    private mutating func nextLine() -> ArraySlice<UInt8>? {
         let from = start + scanOffset
         guard let newline = buffer[from..<buffer.count].firstIndex(of: Self.lineFeed) else {
             scanOffset = bufferedByteCount
@@ -461,6 +478,9 @@ public struct RequestParser {
         let request = HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body)
         body = []
         state = .head
+        chunkFramingBytes = 0
+        skippedEmptyLines = 0
+        completedRequests += 1
         resetLineScan()
         compactIfWorthIt()
         return .request(request)

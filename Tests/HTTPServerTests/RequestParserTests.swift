@@ -140,6 +140,32 @@ struct RequestParserTests {
         #expect(request.headers["host"] == "h")
     }
 
+    @Test func endlessEmptyLinesBeforeARequestAreRefused() {
+        #expect(requests(parse(String(repeating: "\r\n", count: 4) + "GET / HTTP/1.1\r\nHost: h\r\n\r\n")).count == 1)
+        for chunkSize in [0, 1] {
+            #expect(failure(parse(String(repeating: "\r\n", count: 5000), chunkSize: chunkSize))?.status == .badRequest)
+        }
+        var parser = RequestParser()
+        for _ in 0..<3 { parser.append(contentsOf: Array("\r\n".utf8)) ; #expect(parser.next() == nil) }
+        #expect(parser.bufferedByteCount == 0, "skipped empty lines must not stay buffered")
+    }
+
+    @Test func completedRequestsAreCounted() {
+        var parser = RequestParser()
+        parser.append(contentsOf: Array("GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /c".utf8))
+        while parser.next() != nil {}
+        #expect(parser.completedRequests == 2)
+        #expect(!parser.isBetweenRequests)
+    }
+
+    @Test func chunkExtensionsCannotBypassTheLimits() {
+        let longExtension = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000) + "\r\nx\r\n0\r\n\r\n"
+        #expect(failure(parse(longExtension))?.status == .badRequest)
+        let limits = RequestLimits(maxBodyBytes: 100)
+        let manySmall = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + String(repeating: "1;ext=padding\r\nx\r\n", count: 20) + "0\r\n\r\n"
+        #expect(failure(parse(manySmall, limits: limits))?.status == .contentTooLarge)
+    }
+
     @Test func absoluteFormIsReducedToOriginForm() throws {
         let request = try #require(requests(parse("GET http://example.com/a/b?c=d HTTP/1.1\r\nHost: example.com\r\n\r\n")).first)
         #expect(request.target == "/a/b?c=d")

@@ -206,6 +206,35 @@ def test_half_closed_client_still_gets_its_answers(server):
     assert c.is_closed_by_peer()
 
 
+def test_half_close_after_a_blocking_request_still_answers_everything_past_the_high_water_mark(server):
+    c = RawClient(server.port, timeout=10)
+    batch = b"POST /items/first HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"
+    batch += b"GET /bytes?n=700000 HTTP/1.1\r\nHost: t\r\n\r\n" * 3 + b"GET /items/last HTTP/1.1\r\nHost: t\r\n\r\n"
+    c.send(batch)
+    c.sock.shutdown(socket.SHUT_WR)
+    assert json.loads(c.read_response().body)["parameters"]["id"] == "first"
+    for _ in range(3):
+        assert len(c.read_response().body) == 700_000
+    assert json.loads(c.read_response().body)["parameters"]["id"] == "last"
+    assert c.is_closed_by_peer()
+
+
+def test_steady_pipelining_is_not_cut_by_the_header_timeout(server):
+    """Every write ends in the middle of the next request's head, for longer than the 2 s header timeout."""
+    c = RawClient(server.port, timeout=5)
+    request = b"GET /livez HTTP/1.1\r\nHost: t\r\n\r\n"
+    c.send(request[:10])
+    answered = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 3.5:
+        c.send(request[10:] + request[:10])
+        response = c.read_response()
+        assert response.status == 200, response.body
+        answered += 1
+        time.sleep(0.05)
+    assert answered > 20
+
+
 # --- errors and limits -----------------------------------------------------------------------
 
 
