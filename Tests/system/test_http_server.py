@@ -455,3 +455,20 @@ def test_ten_thousand_idle_connections_do_not_slow_the_others(start_server):
         for s in idle:
             s.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_full_blocking_queue_answers_503_with_retry_after_and_recovers(start_server):
+    srv = start_server(env={"HTTP_BLOCKING_THREADS": "1", "HTTP_BLOCKING_QUEUE": "1"})
+    running, queued, refused = RawClient(srv.port, timeout=10), RawClient(srv.port, timeout=10), RawClient(srv.port)
+    running.send(b"GET /slow?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n")
+    time.sleep(0.2)
+    queued.send(b"GET /slow?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n")
+    time.sleep(0.2)
+    refused.send(b"GET /slow?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n")
+    response = refused.read_response()
+    assert response.status == 503 and response.header("Retry-After") == "1"
+    assert json.loads(response.body)["error"] == "overloaded"
+    assert get(srv.port, "/livez").status == 200  # inline routes are unaffected
+    assert running.read_response().status == 200 and queued.read_response().status == 200
+    refused.send(b"GET /slow?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert refused.read_response().status == 200
