@@ -4,7 +4,7 @@ import Foundation
 /// A fixed set of threads for handlers that block (libpq, hiredis, sleep), with a bounded queue.
 /// Event loops never wait on it: a full queue is refused at once so the caller can answer 503.
 final class BlockingPool: @unchecked Sendable {
-    // Invariant: `jobs`, `running` and `stopping` are only touched with `condition` locked.
+    // Invariant: `jobs` and `stopping` are only touched with `condition` locked.
     private let condition = NSCondition()
     private var jobs = Deque<@Sendable () -> Void>()
     private var stopping = false
