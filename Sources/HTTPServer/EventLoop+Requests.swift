@@ -65,6 +65,10 @@ extension EventLoop {
             }
         }
         updatePhase(connection)
+        // Stop reading once a blocking handler runs or the connection is closing: later bytes wait in the kernel.
+        // With output queued, the flush that always follows sets the interest after writing; doing it here
+        // too would add two epoll_ctl calls to every inline request.
+        if !connection.hasPendingOutput { updateInterest(connection) }
     }
 
     func dispatch(_ request: HTTPRequest, on connection: Connection) {

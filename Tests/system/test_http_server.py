@@ -472,3 +472,22 @@ def test_full_blocking_queue_answers_503_with_retry_after_and_recovers(start_ser
     assert running.read_response().status == 200 and queued.read_response().status == 200
     refused.send(b"GET /slow?ms=10 HTTP/1.1\r\nHost: t\r\n\r\n")
     assert refused.read_response().status == 200
+
+
+def test_reading_pauses_while_a_blocking_handler_runs(server):
+    """Bytes sent behind a running blocking request stay in the kernel (backpressure), not in server memory."""
+    c = RawClient(server.port, timeout=10)
+    c.send(b"GET /slow?ms=2500 HTTP/1.1\r\nHost: t\r\n\r\n")
+    time.sleep(0.2)
+    c.sock.setblocking(False)
+    chunk = b"z" * 65536
+    sent = 0
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline and sent < 64 << 20:
+        try:
+            sent += c.sock.send(chunk)
+        except BlockingIOError:
+            time.sleep(0.01)
+    assert sent < 32 << 20, f"{sent} bytes were accepted while the handler ran: the server kept reading"
+    c.sock.setblocking(True)
+    assert c.read_response().status == 200
