@@ -14,12 +14,16 @@ let package = Package(
         .executable(name: "training-service", targets: ["training-service"]),
         .executable(name: "inference-service", targets: ["inference-service"]),
         .executable(name: "monitoring-service", targets: ["monitoring-service"]),
+        .executable(name: "anomaly-loadtest", targets: ["anomaly-loadtest"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // C edge: the Linux system calls Glibc's module map does not export (epoll, eventfd).
@@ -51,7 +55,13 @@ let package = Package(
         // The shared library: the 3-sigma model, Postgres storage, the Redis cache.
         .target(
             name: "AnomalyDetection",
-            dependencies: ["CLibPQ", "CHiredis"],
+            dependencies: [
+                "CLibPQ",
+                "CHiredis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -63,6 +73,20 @@ let package = Package(
                 "AnomalyDetection",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The load-test tool: trains a series, then drives /predict (and /fit) over keep-alive connections.
+        .executableTarget(
+            name: "anomaly-loadtest",
+            dependencies: [
+                "CSystemShims",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
         ),

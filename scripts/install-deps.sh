@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh [runtime|test]   (default: test, which includes runtime)
 set -euo pipefail
 profile=${1:-test}
-runtime=(pkg-config libpq-dev libhiredis-dev curl)
+# postgresql-15 and redis-server: make start runs project-local ones unless DATABASE_URL/REDIS_URL point elsewhere.
+runtime=(pkg-config libpq-dev libhiredis-dev curl postgresql-15 redis-server)
 test_only=(wrk nginx-light python3 python3-pip)
 packages=("${runtime[@]}")
 [[ $profile == test ]] && packages+=("${test_only[@]}")
@@ -27,5 +28,5 @@ fi
 command -v swift >/dev/null || { echo "Swift 6 toolchain not found on PATH (https://www.swift.org/install/)" >&2; exit 1; }
 
 if [[ $profile == test ]]; then
-  python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q -r Tests/system/requirements.txt
+  python3 -c 'import pytest, numpy' 2>/dev/null || python3 -m pip install -q -r Tests/system/requirements.txt
 fi

@@ -85,21 +85,12 @@ extension EventLoop {
             case .inline:
                 write(Self.invoke(route.handler, request, logger: logger), framing: framing, to: connection)
             case .blocking:
-                let loop = self
-                let fd = connection.fd
-                let id = connection.id
-                let logger = logger
-                let handler = route.handler
-                let routed = request
-                let accepted = shared.pool.submit {
-                    loop.post(Completion(fd: fd, connectionID: id, response: EventLoop.invoke(handler, routed, logger: logger)))
-                }
-                if accepted {
-                    connection.phase = .handling
-                    connection.pendingFraming = framing
+                submitBlocking(route.handler, request, framing: framing, on: connection)
+            case .inlineFirst(let fastPath):
+                if let response = Self.invokeFastPath(fastPath, request, logger: logger) {
+                    write(response, framing: framing, to: connection)
                 } else {
-                    let busy = HTTPError(.serviceUnavailable, code: "overloaded", message: "too many requests waiting; retry shortly", headers: ["Retry-After": "1"])
-                    write(.error(busy), framing: framing, to: connection)
+                    submitBlocking(route.handler, request, framing: framing, on: connection)
                 }
             }
         case .methodNotAllowed(let allowed):
@@ -114,6 +105,37 @@ extension EventLoop {
             write(.error(.notFound("no route for \(request.path)")), framing: framing, to: connection)
         case .badPath(let message):
             write(.error(.badRequest(message)), framing: framing, to: connection)
+        }
+    }
+
+    /// Hands a request to the blocking pool; the connection reads nothing more until the answer is back.
+    /// A full queue is answered at once with 503 and `Retry-After`.
+    func submitBlocking(_ handler: @escaping Router.Handler, _ request: HTTPRequest, framing: ResponseFraming, on connection: Connection) {
+        let loop = self
+        let fd = connection.fd
+        let id = connection.id
+        let logger = logger
+        let accepted = shared.pool.submit {
+            loop.post(Completion(fd: fd, connectionID: id, response: EventLoop.invoke(handler, request, logger: logger)))
+        }
+        if accepted {
+            connection.phase = .handling
+            connection.pendingFraming = framing
+        } else {
+            let busy = HTTPError(.serviceUnavailable, code: "overloaded", message: "too many requests waiting; retry shortly", headers: ["Retry-After": "1"])
+            write(.error(busy), framing: framing, to: connection)
+        }
+    }
+
+    /// Runs a fast path: nil means "needs the blocking handler"; a thrown error is the answer, as for `invoke`.
+    static func invokeFastPath(_ fastPath: Router.FastPath, _ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
+        do {
+            return try fastPath(request)
+        } catch let error as HTTPError {
+            return .error(error)
+        } catch {
+            logger.error("fast path failed", metadata: ["path": "\(request.path)", "error": "\(error)"])
+            return .error(HTTPError(.internalServerError, code: "internal_error", message: "the server failed to answer this request"))
         }
     }
 

@@ -19,10 +19,11 @@ extension HTTPResponse {
 extension HTTPRequest {
     /// Decodes the JSON body.
     /// - Throws: `HTTPError` 415 when the content type is not JSON, 400 when the body is not valid JSON
-    ///   or does not have the expected shape.
+    ///   (or not the expected kind of document), 422 naming the field when a field is missing or has the
+    ///   wrong type or value.
     public func decodeJSON<Value: Decodable>(_ type: Value.Type, decoder: JSONDecoder = JSONCoding.decoder) throws -> Value {
         if let contentType = headers["content-type"] {
-            let mediaType = contentType.split(separator: ";", maxSplits: 1)[0]
+            let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
             guard HTTPHeaders.namesEqual(trimmed(mediaType), "application/json") || trimmed(mediaType).lowercased().hasSuffix("+json") else {
                 throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be application/json, got '\(contentType)'")
             }
@@ -30,22 +31,49 @@ extension HTTPRequest {
         do {
             return try decoder.decode(type, from: Data(body))
         } catch let error as DecodingError {
-            throw HTTPError(.badRequest, code: "malformed_json", message: Self.describe(error))
+            throw Self.httpError(for: error)
         } catch {
             throw HTTPError(.badRequest, code: "malformed_json", message: "request body is not valid JSON")
         }
     }
 
-    private static func describe(_ error: DecodingError) -> String {
+    /// Maps a decoding failure to the client's mistake: the document (400) or one field (422).
+    static func httpError(for error: DecodingError) -> HTTPError {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return "request body is not valid JSON"
+            return HTTPError(.badRequest, code: "malformed_json", message: "request body is not valid JSON: \(context.debugDescription)")
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty, .valueNotFound(_, let context) where context.codingPath.isEmpty:
+            return HTTPError(.badRequest, code: "malformed_json", message: "request body must be a JSON object")
         case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context.codingPath)): \(context.debugDescription)"
+            let field = path(context.codingPath)
+            return HTTPError(.unprocessableContent, code: "validation_error", message: "\(field): \(fieldProblem(error, context))", field: field)
         case .keyNotFound(let key, let context):
-            return "\(path(context.codingPath + [key])): missing field"
+            let field = path(context.codingPath + [key])
+            return HTTPError(.unprocessableContent, code: "validation_error", message: "\(field) is required", field: field)
         @unknown default:
-            return "request body does not have the expected shape"
+            return HTTPError(.badRequest, code: "malformed_json", message: "request body does not have the expected shape")
+        }
+    }
+
+    private static func fieldProblem(_ error: DecodingError, _ context: DecodingError.Context) -> String {
+        switch error {
+        case .typeMismatch(let type, _): return "expected \(describe(type))"
+        case .valueNotFound(let type, _): return "expected \(describe(type)), got null"
+        default: return context.debugDescription
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Double.Type, is Float.Type: return "a number"
+        case is Int.Type, is Int64.Type, is Int32.Type, is UInt64.Type: return "an integer"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "a \(name)"
         }
     }
 

@@ -7,7 +7,13 @@ public struct Router: Sendable {
         case inline
         /// On the bounded blocking pool: for handlers that call Postgres, Redis or sleep.
         case blocking
+        /// Tries `fastPath` on the event-loop thread; when it returns nil (say a cache miss that needs I/O),
+        /// the route's handler runs on the blocking pool instead.
+        case inlineFirst(fastPath: FastPath)
     }
+
+    /// Answers from memory when it can, without blocking; nil hands the request to the blocking handler.
+    public typealias FastPath = @Sendable (HTTPRequest) throws -> HTTPResponse?
 
     /// Answers one request; throw `HTTPError` for a client-visible error.
     public typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse

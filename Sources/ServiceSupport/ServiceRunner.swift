@@ -2,7 +2,8 @@ import Foundation
 import HTTPServer
 import Logging
 
-/// Starts one service: logging, configuration, routes, server; exits non-zero with a clear message on bad configuration.
+/// Starts one service: configuration (environment over `.env`), logging, the backend, routes, the server;
+/// exits non-zero with a clear message on bad configuration or an unreachable database.
 public struct ServiceRunner {
     public let service: String
     public let defaultPort: Int
@@ -12,12 +13,37 @@ public struct ServiceRunner {
         self.defaultPort = defaultPort
     }
 
-    /// Runs until SIGTERM/SIGINT; then shuts down gracefully and returns.
+    /// Runs an anomaly-detection service until SIGTERM/SIGINT; then shuts down gracefully (answering what is
+    /// in flight, writing the prediction log out) and returns.
     /// - Parameter addRoutes: adds the service's own routes next to the operational ones.
-    public func run(options: ServiceOptions, addRoutes: (inout Router, ServiceEnvironment, Logger) throws -> Void = { _, _, _ in }) throws {
-        let environment = ServiceEnvironment(ProcessInfo.processInfo.environment)
+    public func run(options: ServiceOptions, addRoutes: @escaping (inout Router, AnomalyBackend) throws -> Void = { _, _ in }) throws {
+        try serve(options: options) { router, environment, logger in
+            let backend = try AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
+            OperationalRoutes.add(to: &router, service: service, backend: backend)
+            try addRoutes(&router, backend)
+            return { deadline in backend.shutdown(deadline: deadline) }
+        }
+    }
+
+    /// Runs a server with only the routes `addRoutes` adds plus `/livez` (no database): the test fixture.
+    public func runWithoutBackend(options: ServiceOptions, addRoutes: @escaping (inout Router, ServiceEnvironment, Logger) throws -> Void) throws {
+        try serve(options: options) { router, environment, logger in
+            let alive = Array(#"{"status":"ok"}"#.utf8)
+            router.get("/livez", execution: .inline) { _ in .rawJSON(alive) }
+            try addRoutes(&router, environment, logger)
+            return nil
+        }
+    }
+
+    /// Reads configuration, lets `prepare` add routes (returning what to run after the server stopped), serves.
+    private func serve(
+        options: ServiceOptions,
+        prepare: (inout Router, ServiceEnvironment, Logger) throws -> ((ContinuousClock.Instant) -> Void)?
+    ) throws {
+        let environment = ServiceEnvironment(DotEnvFile.merged(processEnvironment: ProcessInfo.processInfo.environment))
         let logger: Logger
         let configuration: ServerConfiguration
+        let afterShutdown: ((ContinuousClock.Instant) -> Void)?
         var router = Router()
         do {
             let level = try environment.logLevel()
@@ -28,8 +54,7 @@ public struct ServiceRunner {
             }
             logger = Logger(label: "\(service)-service")
             configuration = try environment.serverConfiguration(service: service, defaultPort: defaultPort, options: options)
-            OperationalRoutes.add(to: &router, service: service)
-            try addRoutes(&router, environment, logger)
+            afterShutdown = try prepare(&router, environment, logger)
         } catch {
             Self.exit(message: "\(service)-service: \(error)")
         }
@@ -37,8 +62,9 @@ public struct ServiceRunner {
         do {
             try server.run()
         } catch let error as SocketError {
-            Self.exit(message: "\(service)-service: cannot listen: \(error)")
+            Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        afterShutdown?(.now + configuration.shutdownGracePeriod)
     }
 
     private static func exit(message: String) -> Never {

@@ -23,7 +23,7 @@ struct FixtureServer: ParsableCommand {
     struct Missing: Codable { var count: Int }
 
     func run() throws {
-        try ServiceRunner(service: "fixture", defaultPort: 8099).run(options: options) { router, _, _ in
+        try ServiceRunner(service: "fixture", defaultPort: 8099).runWithoutBackend(options: options) { router, _, _ in
             let echo: Router.Handler = { request in
                 var query: [String: [String]] = [:]
                 for item in request.query.items { query[item.name, default: []].append(item.value) }

@@ -31,17 +31,51 @@ struct JSONRequestTests {
         }
     }
 
-    @Test func malformedJSONIs400AndNamesTheField() {
-        for (body, fragment) in [("{", "not valid JSON"), (#"{"timestamp": "x", "value": 1}"#, "timestamp"), (#"{"timestamp": 1}"#, "value")] {
+    @Test func malformedDocumentsAre400() {
+        for body in ["{", "", "[1, 2]", "null", #"{"timestamp": NaN, "value": 1}"#] {
             do {
                 _ = try request(body).decodeJSON(Point.self)
                 Issue.record("\(body) decoded")
             } catch let error as HTTPError {
-                #expect(error.status == .badRequest)
-                #expect(error.body.message.contains(fragment), "\(error.body.message)")
+                #expect(error.status == .badRequest, "\(body): \(error)")
+                #expect(error.body.error == "malformed_json")
             } catch {
                 Issue.record("unexpected \(error)")
             }
+        }
+    }
+
+    @Test func badFieldsAre422AndNameTheField() {
+        let cases = [
+            (#"{"timestamp": "x", "value": 1}"#, "timestamp"),
+            (#"{"timestamp": 1}"#, "value"),
+            (#"{"timestamp": 1, "value": null}"#, "value"),
+            (#"{"timestamp": 1.5, "value": 1}"#, "timestamp"),
+        ]
+        for (body, field) in cases {
+            do {
+                _ = try request(body).decodeJSON(Point.self)
+                Issue.record("\(body) decoded")
+            } catch let error as HTTPError {
+                #expect(error.status == .unprocessableContent, "\(body): \(error)")
+                #expect(error.body.field == field, "\(body): \(error)")
+                #expect(error.body.message.hasPrefix(field))
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+    }
+
+    @Test func arrayElementsAreNamedByIndex() {
+        struct Series: Codable { var values: [Double] }
+        do {
+            _ = try request(#"{"values": [1, 2, "a"]}"#).decodeJSON(Series.self)
+            Issue.record("decoded")
+        } catch let error as HTTPError {
+            #expect(error.status == .unprocessableContent)
+            #expect(error.body.field == "values[2]")
+        } catch {
+            Issue.record("unexpected \(error)")
         }
     }
 }

@@ -27,7 +27,7 @@ public struct RedisCommand: Sendable, Equatable {
 
 extension Array where Element == [UInt8] {
     /// Calls `body` with C views of the buffers: `const char **` and their lengths.
-    fileprivate func withPointers<Result>(_ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result) -> Result {
+    func withPointers<Result>(_ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> Result) -> Result {
         let copies = map { buffer -> UnsafeMutablePointer<CChar> in
             let copy = UnsafeMutablePointer<CChar>.allocate(capacity: Swift.max(1, buffer.count))
             buffer.withUnsafeBytes { bytes in

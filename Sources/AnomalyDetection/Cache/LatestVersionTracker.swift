@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Knows each series' latest version without a round trip, kept exact by a Redis subscription.
+///
+/// Training publishes every new version and answers a fit only after Redis acknowledged the PUBLISH, so by
+/// the time a client can send a predict, the announcement already sits in this process's subscription socket.
+/// `latestVersion(for:)` drains that socket (non-blocking) before answering, which makes it read-your-writes
+/// exact. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
+/// subscription is down, nothing is answered from memory (callers read Redis or Postgres), and every
+/// reconnection forgets everything, since announcements may have been missed.
+public final class LatestVersionTracker: Sendable {
+    private struct Entry {
+        var version: Int
+        /// Set once a read of Redis or Postgres confirmed it; announced-only entries are not served.
+        var confirmed: Bool
+    }
+
+    private struct State {
+        var connection: RedisConnection?
+        /// Bumped on every loss and every reconnection; a read taken under an older epoch is not kept.
+        var epoch: UInt64 = 0
+        var latest: [String: Entry] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let endpoint: RedisEndpoint
+    private let timeoutMilliseconds: Int
+    private let logger: Logger
+    private let stopped = Atomic<Bool>(false)
+
+    /// - Parameters:
+    ///   - endpoint: the Redis that training publishes on.
+    ///   - timeoutMilliseconds: for connecting and subscribing.
+    public init(endpoint: RedisEndpoint, timeoutMilliseconds: Int = 500, logger: Logger) {
+        self.endpoint = endpoint
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.logger = logger
+    }
+
+    /// Subscribes now if it can, then keeps the subscription alive (and drained when idle) on its own thread.
+    public func start(checkEveryMilliseconds interval: Int = 200) {
+        reconnectIfNeeded()
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: Double(interval) / 1000)
+                if !reconnectIfNeeded() { _ = state.withLock { drain(&$0) } }
+            }
+        }
+        thread.name = "model-updates"
+        thread.start()
+    }
+
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
+    /// Whether the subscription is up (so memory can be trusted).
+    public var isSubscribed: Bool { state.withLock { $0.connection != nil } }
+
+    /// The confirmed latest version of a series after taking in every announcement already received, or nil
+    /// when the series is not known here or the subscription is down. No I/O beyond one non-blocking read.
+    public func latestVersion(for seriesID: String) -> Int? {
+        state.withLock { state in
+            guard drain(&state), let entry = state.latest[seriesID], entry.confirmed else { return nil }
+            return entry.version
+        }
+    }
+
+    /// The epoch to pass to `confirm` for a read about to start, or nil when the subscription is down.
+    public func currentEpoch() -> UInt64? {
+        state.withLock { state in drain(&state) ? state.epoch : nil }
+    }
+
+    /// Records that a read (started under `epoch`) found `version` as the latest of a series.
+    /// - Returns: the version to serve: `version`, or a newer one announced meanwhile.
+    @discardableResult
+    public func confirm(_ seriesID: String, version: Int, epoch: UInt64) -> Int {
+        state.withLock { state in
+            guard drain(&state), state.epoch == epoch else { return version }
+            let newest = max(version, state.latest[seriesID]?.version ?? 0)
+            state.latest[seriesID] = Entry(version: newest, confirmed: true)
+            return newest
+        }
+    }
+
+    /// Takes in what the subscription socket holds. Returns false when the subscription is down.
+    private func drain(_ state: inout State) -> Bool {
+        guard let connection = state.connection else { return false }
+        do {
+            for reply in try connection.drainWithoutBlocking() {
+                let parts = reply.elements
+                guard parts.count == 3, parts[0].text == "message", let text = parts[2].text,
+                      let (seriesID, version) = RedisModelCache.parseAnnouncement(text) else { continue }
+                if var entry = state.latest[seriesID] {
+                    entry.version = max(entry.version, version)
+                    state.latest[seriesID] = entry
+                } else {
+                    state.latest[seriesID] = Entry(version: version, confirmed: false)
+                }
+            }
+            return true
+        } catch {
+            logger.warning("model-update subscription lost; serving latest versions from Redis/Postgres until it is back", metadata: ["error": "\(error)"])
+            state.connection = nil
+            state.epoch &+= 1
+            state.latest.removeAll()
+            return false
+        }
+    }
+
+    /// Subscribes when not subscribed. Returns true when it tried (successfully or not).
+    @discardableResult
+    private func reconnectIfNeeded() -> Bool {
+        guard state.withLock({ $0.connection == nil }) else { return false }
+        do {
+            let connection = try RedisConnection(endpoint: endpoint, timeoutMilliseconds: timeoutMilliseconds)
+            let reply = try connection.command(["SUBSCRIBE", RedisModelCache.updatesChannel])
+            guard reply.elements.first?.text == "subscribe" else {
+                throw RedisError(kind: .reply, message: "unexpected answer to SUBSCRIBE: \(reply)")
+            }
+            state.withLock { state in
+                state.connection = connection
+                state.epoch &+= 1
+                state.latest.removeAll()
+            }
+            logger.info("subscribed to model updates", metadata: ["channel": "\(RedisModelCache.updatesChannel)"])
+        } catch {
+            logger.debug("cannot subscribe to model updates yet", metadata: ["error": "\(error)"])
+        }
+        return true
+    }
+}

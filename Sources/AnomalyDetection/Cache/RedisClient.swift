@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+
+/// Redis for many threads: a small pool of connections, and a breaker that, after a failure, answers
+/// "unavailable" at once for a short while instead of letting every request wait on a dead server.
+public final class RedisClient: Sendable {
+    /// How to reach Redis and how patiently.
+    public struct Configuration: Sendable {
+        public var endpoint: RedisEndpoint
+        /// The most connections this process opens.
+        public var poolSize: Int = 8
+        /// Connect and command timeout.
+        public var timeoutMilliseconds: Int = 500
+        /// How long to skip Redis after it failed.
+        public var backoffMilliseconds: Int = 500
+
+        public init(endpoint: RedisEndpoint) {
+            self.endpoint = endpoint
+        }
+    }
+
+    public let configuration: Configuration
+    private let pool: ConnectionPool<RedisConnection>
+    /// Monotonic milliseconds until which Redis is considered down.
+    private let downUntil = Atomic<Int64>(0)
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        pool = ConnectionPool(
+            capacity: configuration.poolSize,
+            waitTimeout: Double(configuration.timeoutMilliseconds) / 1000,
+            makeConnection: { try RedisConnection(endpoint: configuration.endpoint, timeoutMilliseconds: configuration.timeoutMilliseconds) },
+            isHealthy: { $0.isHealthy },
+            unavailable: { RedisError(kind: .unavailable, message: "Redis pool exhausted: \($0)") }
+        )
+    }
+
+    /// Whether the last attempt failed recently (so calls are being skipped).
+    public var isBackingOff: Bool { downUntil.load(ordering: .relaxed) > MonotonicClock.milliseconds }
+
+    /// Runs one command.
+    /// - Throws: `RedisError.unavailable` when Redis is down (at once while backing off), `.reply` for an error reply.
+    @discardableResult
+    public func command(_ arguments: [String]) throws -> RedisReply {
+        try run([arguments])[0]
+    }
+
+    /// Runs several commands one after the other on one connection and returns their replies in order.
+    @discardableResult
+    public func run(_ commands: [[String]]) throws -> [RedisReply] {
+        guard !isBackingOff else {
+            throw RedisError(kind: .unavailable, message: "Redis is unavailable (retrying shortly)")
+        }
+        do {
+            let replies = try pool.withConnection { connection in
+                try commands.map { try connection.command($0) }
+            }
+            for reply in replies {
+                if case .error(let message) = reply { throw RedisError(kind: .reply, message: message) }
+            }
+            return replies
+        } catch let error as RedisError where error.kind == .unavailable {
+            downUntil.store(MonotonicClock.milliseconds + Int64(configuration.backoffMilliseconds), ordering: .relaxed)
+            pool.drainIdle()
+            throw error
+        }
+    }
+
+    /// Forgets a recent failure, e.g. once the subscription reconnected.
+    public func resetBackoff() {
+        downUntil.store(0, ordering: .relaxed)
+    }
+}
+
+/// Milliseconds on the monotonic clock.
+public enum MonotonicClock {
+    public static var milliseconds: Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    public static var nanoseconds: UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}

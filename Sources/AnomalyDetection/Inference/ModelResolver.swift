@@ -1,0 +1,87 @@
+import Logging
+import Synchronization
+
+/// Finds the model a prediction uses: from memory when it can (no I/O), else Redis, else Postgres, keeping
+/// each copy filled from the one below. Model versions never change once committed, so their parameters are
+/// cached in memory for good; which version is the latest comes from `LatestVersionTracker`.
+public final class ModelResolver: Sendable {
+    private struct Key: Hashable {
+        let seriesID: String
+        let version: Int
+    }
+
+    private let store: any ModelStore
+    private let cache: RedisModelCache?
+    private let tracker: LatestVersionTracker?
+    private let logger: Logger
+    private let models = Mutex<[Key: StoredModel]>([:])
+
+    /// Where each answer came from, for metrics.
+    public enum Source: Sendable {
+        case memory, redis, postgres
+    }
+
+    public init(store: any ModelStore, cache: RedisModelCache?, tracker: LatestVersionTracker?, logger: Logger) {
+        self.store = store
+        self.cache = cache
+        self.tracker = tracker
+        self.logger = logger
+    }
+
+    /// The model from memory only: nil when finding it needs I/O.
+    /// - Parameter version: a pinned version, or nil for the latest.
+    public func cachedModel(seriesID: String, version: Int?) -> StoredModel? {
+        guard let number = version ?? tracker?.latestVersion(for: seriesID) else { return nil }
+        return models.withLock { $0[Key(seriesID: seriesID, version: number)] }
+    }
+
+    /// The model, reading Redis and then Postgres when memory does not have it.
+    /// - Returns: the model and where it came from, or nil when the series or version does not exist.
+    /// - Throws: `PostgresError` when Postgres had to be asked and could not answer.
+    public func model(seriesID: String, version: Int?) throws -> (model: StoredModel, source: Source)? {
+        if let model = cachedModel(seriesID: seriesID, version: version) { return (model, .memory) }
+        if let version { return try pinned(seriesID: seriesID, version: version) }
+
+        let epoch = tracker?.currentEpoch()
+        var found: (model: StoredModel, source: Source)?
+        if let cache {
+            do {
+                found = try cache.latest(for: seriesID).map { ($0, .redis) }
+            } catch {
+                logger.debug("Redis read failed; asking Postgres", metadata: ["error": "\(error)"])
+            }
+        }
+        if found == nil {
+            guard let model = try store.latest(for: seriesID) else { return nil }
+            found = (model, .postgres)
+            try? cache?.store(model, isLatest: true, announce: false)
+        }
+        guard let found else { return nil }
+        remember(found.model)
+        if let epoch, let tracker {
+            let newest = tracker.confirm(seriesID, version: found.model.version, epoch: epoch)
+            if newest > found.model.version { return try pinned(seriesID: seriesID, version: newest) }
+        }
+        return found
+    }
+
+    /// Keeps a model in memory, e.g. the one this process just fitted.
+    public func remember(_ model: StoredModel) {
+        models.withLock { $0[Key(seriesID: model.seriesID, version: model.version)] = model }
+    }
+
+    /// How many model versions are held in memory.
+    public var cachedCount: Int { models.withLock { $0.count } }
+
+    private func pinned(seriesID: String, version: Int) throws -> (model: StoredModel, source: Source)? {
+        if let model = models.withLock({ $0[Key(seriesID: seriesID, version: version)] }) { return (model, .memory) }
+        if let cache, let model = try? cache.model(for: seriesID, version: version) {
+            remember(model)
+            return (model, .redis)
+        }
+        guard let model = try store.model(for: seriesID, version: version) else { return nil }
+        remember(model)
+        try? cache?.store(model, isLatest: false, announce: false)
+        return (model, .postgres)
+    }
+}

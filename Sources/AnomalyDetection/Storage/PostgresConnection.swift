@@ -1,0 +1,156 @@
+import CLibPQ
+import Glibc
+
+/// One libpq connection, owned: `deinit` closes it, every `PGresult` is copied out and cleared at once.
+/// Not thread-safe; `PostgresPool` hands it to one thread at a time.
+public final class PostgresConnection: @unchecked Sendable {
+    private let connection: OpaquePointer
+    private var prepared: Set<String> = []
+
+    /// Connects and sets the session's statement timeout.
+    /// - Parameters:
+    ///   - connectionString: a `postgresql://` URL or `key=value` pairs.
+    ///   - connectTimeoutSeconds: used unless the connection string sets `connect_timeout` itself.
+    ///   - statementTimeoutMilliseconds: how long one statement may run before the server cancels it.
+    /// - Throws: `PostgresError` of kind `.unavailable` when no connection can be made.
+    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 10_000) throws {
+        // Earlier keywords are overridden by what the expanded connection string (dbname) sets.
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = ["\(connectTimeoutSeconds)", "anomaly-detection", connectionString]
+        let connection = Self.withCStrings(keywords) { keywordPointers in
+            Self.withCStrings(values) { valuePointers in
+                PQconnectdbParams(keywordPointers, valuePointers, 1)
+            }
+        }
+        guard let connection else { throw PostgresError(kind: .unavailable, message: "libpq could not allocate a connection") }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = Self.message(PQerrorMessage(connection))
+            PQfinish(connection)
+            throw PostgresError(kind: .unavailable, message: "cannot connect to Postgres: \(message)")
+        }
+        self.connection = connection
+        _ = try execute("SET statement_timeout = \(max(0, statementTimeoutMilliseconds)); SET client_min_messages = warning")
+    }
+
+    deinit {
+        PQfinish(connection)
+    }
+
+    /// False once the connection broke; the pool then throws it away.
+    public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
+
+    /// Runs `sql` with parameters (none for statements that take none), unprepared.
+    /// - Throws: `PostgresError`.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [PostgresValue] = []) throws -> PostgresResult {
+        // The simple protocol takes several commands in one string (migrations); the extended one takes parameters.
+        if parameters.isEmpty { return try consume(PQexec(connection, sql)) }
+        return try withParameters(parameters) { count, values, lengths, formats in
+            PQexecParams(connection, sql, count, nil, values, lengths, formats, 0)
+        }
+    }
+
+    /// Runs a statement, preparing it on this connection the first time.
+    /// - Throws: `PostgresError`.
+    @discardableResult
+    public func execute(_ statement: PostgresStatement, _ parameters: [PostgresValue]) throws -> PostgresResult {
+        if !prepared.contains(statement.name) {
+            _ = try consume(PQprepare(connection, statement.name, statement.sql, Int32(parameters.count), nil))
+            prepared.insert(statement.name)
+        }
+        return try withParameters(parameters) { count, values, lengths, formats in
+            PQexecPrepared(connection, statement.name, count, values, lengths, formats, 0)
+        }
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT, rolling back when it throws.
+    public func transaction<Result>(_ body: (PostgresConnection) throws -> Result) throws -> Result {
+        try execute("BEGIN")
+        do {
+            let result = try body(self)
+            try execute("COMMIT")
+            return result
+        } catch {
+            if isHealthy { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func withParameters(
+        _ parameters: [PostgresValue],
+        _ call: (Int32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> OpaquePointer?
+    ) throws -> PostgresResult {
+        let encoded = parameters.map(\.encoded)
+        var pointers: [UnsafePointer<CChar>?] = []
+        pointers.reserveCapacity(encoded.count)
+        var allocations: [UnsafeMutablePointer<CChar>] = []
+        defer { allocations.forEach { $0.deallocate() } }
+        for (bytes, binary) in encoded {
+            guard let bytes else {
+                pointers.append(nil)
+                continue
+            }
+            let storage = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            bytes.withUnsafeBufferPointer { source in
+                source.withMemoryRebound(to: CChar.self) { storage.update(from: $0.baseAddress!, count: bytes.count) }
+            }
+            storage[bytes.count] = 0
+            if !binary && bytes.contains(0) {
+                throw PostgresError(kind: .statement, sqlState: "22021", message: "text parameters cannot contain NUL bytes")
+            }
+            allocations.append(storage)
+            pointers.append(UnsafePointer(storage))
+        }
+        let lengths = encoded.map { Int32($0.bytes?.count ?? 0) }
+        let formats = encoded.map { Int32($0.binary ? 1 : 0) }
+        let result = pointers.withUnsafeBufferPointer { values in
+            lengths.withUnsafeBufferPointer { lengths in
+                formats.withUnsafeBufferPointer { formats in
+                    call(Int32(encoded.count), values.baseAddress, lengths.baseAddress, formats.baseAddress)
+                }
+            }
+        }
+        return try consume(result)
+    }
+
+    /// Copies a result out and clears it; a failed one becomes a `PostgresError`.
+    private func consume(_ result: OpaquePointer?) throws -> PostgresResult {
+        guard let result else {
+            throw PostgresError(kind: isHealthy ? .statement : .unavailable, message: Self.message(PQerrorMessage(connection)))
+        }
+        defer { PQclear(result) }
+        let status = PQresultStatus(result)
+        guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = Self.message(PQresultErrorMessage(result))
+            // A broken connection has no SQLSTATE of its own; say so, so that callers answer 503.
+            if !isHealthy || status == PGRES_FATAL_ERROR && sqlState == nil {
+                throw PostgresError(kind: .unavailable, message: "lost the connection to Postgres: \(message)")
+            }
+            throw PostgresError(kind: .statement, sqlState: sqlState, message: message)
+        }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            rows.append((0..<columnCount).map { column in
+                PQgetisnull(result, Int32(row), Int32(column)) == 1 ? nil : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+            })
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return PostgresResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    private static func message(_ pointer: UnsafePointer<CChar>?) -> String {
+        pointer.map { String(cString: $0) }?.trimmingSuffix("\n") ?? "unknown error"
+    }
+
+    private static func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
+        var duplicates = strings.map { strdup($0) }
+        defer { duplicates.forEach { free($0) } }
+        duplicates.append(nil)
+        return duplicates.map { UnsafePointer($0) }.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

@@ -1,0 +1,186 @@
+import Logging
+
+/// `ModelStore` on Postgres through a bounded pool of libpq connections.
+public final class PostgresModelStore: ModelStore {
+    /// How to reach Postgres and how much of it to use.
+    public struct Configuration: Sendable {
+        /// A `postgresql://` URL or `key=value` pairs.
+        public var connectionString: String
+        /// The most connections this process opens (`DB_POOL_SIZE`).
+        public var poolSize: Int = 8
+        /// How long connecting may take before the request is answered 503.
+        public var connectTimeoutSeconds: Int = 3
+        /// How long one statement may run before the server cancels it.
+        public var statementTimeoutMilliseconds: Int = 15_000
+
+        public init(connectionString: String) {
+            self.connectionString = connectionString
+        }
+    }
+
+    private let pool: ConnectionPool<PostgresConnection>
+    private let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.logger = logger
+        pool = ConnectionPool(
+            capacity: configuration.poolSize,
+            waitTimeout: Double(configuration.connectTimeoutSeconds),
+            makeConnection: {
+                try PostgresConnection(
+                    connectionString: configuration.connectionString,
+                    connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
+                )
+            },
+            isHealthy: { $0.isHealthy },
+            unavailable: { PostgresError(kind: .unavailable, message: "Postgres pool exhausted: \($0)") }
+        )
+    }
+
+    /// Creates or migrates the schema.
+    /// - Returns: the migrations applied now.
+    @discardableResult
+    public func migrate() throws -> [Int] {
+        try use { try SchemaMigrations.apply(on: $0) }
+    }
+
+    public func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel {
+        // One statement, so one round trip and one implicit transaction: the row lock the upsert takes on the
+        // series serializes concurrent fits of it, which is what makes versions consecutive.
+        let result = try use {
+            try $0.execute(Statements.saveModel, [
+                .text(seriesID.rawValue),
+                .double(model.mean), .double(model.std), .double(model.threshold), .text(model.direction.rawValue),
+                .int(Int64(model.pointsUsed)),
+                .int(data.timestamps.first ?? 0), .int(data.timestamps.last ?? 0),
+                .int8Array(data.timestamps), .float8Array(data.values),
+            ])
+        }
+        guard let row = result.namedRows.first else {
+            throw PostgresError(kind: .statement, message: "saving the model returned no row")
+        }
+        return StoredModel(seriesID: seriesID.rawValue, version: try row.int("version"), model: model, trainedAt: try row.string("trained_at"))
+    }
+
+    public func latest(for seriesID: String) throws -> StoredModel? {
+        try use { try $0.execute(Statements.latestModel, [.text(seriesID)]) }.namedRows.first.map(Self.storedModel)
+    }
+
+    public func model(for seriesID: String, version: Int) throws -> StoredModel? {
+        try use { try $0.execute(Statements.modelVersion, [.text(seriesID), .int(Int64(version))]) }.namedRows.first.map(Self.storedModel)
+    }
+
+    public func versions(of seriesID: String) throws -> [StoredModel] {
+        try use { try $0.execute(Statements.versions, [.text(seriesID)]) }.namedRows.map(Self.storedModel)
+    }
+
+    public func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int) {
+        let (page, count) = try use { connection in
+            (try connection.execute(Statements.listSeries, [.int(Int64(limit)), .int(Int64(offset))]),
+             try connection.execute(Statements.countSeries, []))
+        }
+        let summaries = try page.namedRows.map { row in
+            SeriesSummary(seriesID: try row.string("series_id"), latest: try Self.storedModel(row), createdAt: try row.string("created_at"))
+        }
+        return (summaries, Int(count.rows.first?.first??.description ?? "0") ?? 0)
+    }
+
+    public func seriesCount() throws -> Int {
+        let result = try use { try $0.execute(Statements.countSeries, []) }
+        return Int(result.rows.first?.first??.description ?? "0") ?? 0
+    }
+
+    public func record(_ predictions: [PredictionRecord]) throws {
+        guard !predictions.isEmpty else { return }
+        _ = try use {
+            try $0.execute(Statements.recordPredictions, [
+                .textArray(predictions.map(\.seriesID)),
+                .int4Array(predictions.map { Int32(clamping: $0.version) }),
+                .int8Array(predictions.map(\.timestamp)),
+                .float8Array(predictions.map(\.value)),
+                .boolArray(predictions.map(\.anomaly)),
+                .float8Array(predictions.map(\.zScore)),
+                .float4Array(predictions.map(\.latencyMicroseconds)),
+            ])
+        }
+    }
+
+    public func ping() throws {
+        _ = try use { try $0.execute(Statements.ping, []) }
+    }
+
+    /// Runs `body` on a pooled connection. When the connection turns out broken, the idle ones are most
+    /// likely broken too (a restarted server): they are closed so that only this request pays for it.
+    private func use<Result>(_ body: (PostgresConnection) throws -> Result) throws -> Result {
+        do {
+            return try pool.withConnection(body)
+        } catch let error as PostgresError where error.kind == .unavailable {
+            pool.drainIdle()
+            logger.warning("Postgres unavailable", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+
+    private static func storedModel(_ row: PostgresRow) throws -> StoredModel {
+        guard let direction = Direction(rawValue: try row.string("direction")) else {
+            throw PostgresError(kind: .statement, message: "unknown direction in model_versions")
+        }
+        let model = ThreeSigmaModel(
+            mean: try row.double("mean"), std: try row.double("std"), threshold: try row.double("threshold"),
+            direction: direction, pointsUsed: try row.int("points_used")
+        )
+        return StoredModel(seriesID: try row.string("series_id"), version: try row.int("version"), model: model, trainedAt: try row.string("trained_at"))
+    }
+}
+
+/// Every statement the store runs, parameterized, prepared once per connection.
+enum Statements {
+    /// RFC 3339 in UTC with milliseconds.
+    static let trainedAt = #"to_char(m.trained_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS trained_at"#
+    static let modelColumns = "m.series_id, m.version, m.mean, m.std, m.threshold, m.direction, m.points_used, \(trainedAt)"
+
+    static let saveModel = PostgresStatement(name: "save_model", sql: """
+        WITH next AS (
+            INSERT INTO series AS s (series_id, latest_version) VALUES ($1, 1)
+            ON CONFLICT (series_id) DO UPDATE SET latest_version = s.latest_version + 1, updated_at = now()
+            RETURNING latest_version
+        ), m AS (
+            INSERT INTO model_versions (series_id, version, mean, std, threshold, direction, points_used, first_timestamp, last_timestamp)
+            SELECT $1, latest_version, $2, $3, $4, $5, $6, $7, $8 FROM next
+            RETURNING version, trained_at
+        ), data AS (
+            INSERT INTO training_data (series_id, version, timestamps, "values")
+            SELECT $1, latest_version, $9::bigint[], $10::double precision[] FROM next
+        )
+        SELECT m.version, \(trainedAt) FROM m
+        """)
+
+    static let latestModel = PostgresStatement(name: "latest_model", sql: """
+        SELECT \(modelColumns) FROM series s JOIN model_versions m ON m.series_id = s.series_id AND m.version = s.latest_version
+        WHERE s.series_id = $1
+        """)
+
+    static let modelVersion = PostgresStatement(name: "model_version", sql: """
+        SELECT \(modelColumns) FROM model_versions m WHERE m.series_id = $1 AND m.version = $2
+        """)
+
+    static let versions = PostgresStatement(name: "versions", sql: """
+        SELECT \(modelColumns) FROM model_versions m WHERE m.series_id = $1 ORDER BY m.version
+        """)
+
+    static let listSeries = PostgresStatement(name: "list_series", sql: """
+        SELECT \(modelColumns), to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+        FROM series s JOIN model_versions m ON m.series_id = s.series_id AND m.version = s.latest_version
+        ORDER BY s.series_id LIMIT $1 OFFSET $2
+        """)
+
+    static let countSeries = PostgresStatement(name: "count_series", sql: "SELECT count(*) FROM series")
+
+    static let recordPredictions = PostgresStatement(name: "record_predictions", sql: """
+        INSERT INTO predictions (series_id, version, ts, value, anomaly, z_score, latency_us)
+        SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::double precision[], $5::boolean[], $6::double precision[], $7::real[])
+        """)
+
+    static let ping = PostgresStatement(name: "ping", sql: "SELECT 1")
+}

@@ -1,0 +1,84 @@
+/// The database schema, as numbered migrations applied once each, in order, at start-up.
+/// Every service runs them; a transaction-scoped advisory lock makes concurrent start-ups take turns,
+/// and the `schema_migrations` table makes a second run a no-op.
+public enum SchemaMigrations {
+    public struct Migration: Sendable {
+        public let version: Int
+        public let summary: String
+        public let sql: String
+    }
+
+    /// Never edit a migration that has shipped; append a new one.
+    public static let all: [Migration] = [
+        Migration(version: 1, summary: "series, model versions, training data, predictions", sql: """
+            CREATE TABLE series (
+                series_id      text PRIMARY KEY,
+                latest_version integer NOT NULL CHECK (latest_version >= 1),
+                created_at     timestamptz NOT NULL DEFAULT now(),
+                updated_at     timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE model_versions (
+                series_id       text NOT NULL REFERENCES series (series_id),
+                version         integer NOT NULL CHECK (version >= 1),
+                mean            double precision NOT NULL,
+                std             double precision NOT NULL CHECK (std > 0),
+                threshold       double precision NOT NULL CHECK (threshold > 0),
+                direction       text NOT NULL CHECK (direction IN ('both', 'upper', 'lower')),
+                points_used     integer NOT NULL,
+                first_timestamp bigint NOT NULL,
+                last_timestamp  bigint NOT NULL,
+                trained_at      timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (series_id, version)
+            );
+            CREATE TABLE training_data (
+                series_id  text NOT NULL,
+                version    integer NOT NULL,
+                timestamps bigint[] NOT NULL,
+                "values"   double precision[] NOT NULL,
+                PRIMARY KEY (series_id, version),
+                FOREIGN KEY (series_id, version) REFERENCES model_versions (series_id, version)
+            );
+            ALTER TABLE training_data ALTER COLUMN timestamps SET STORAGE EXTERNAL;
+            ALTER TABLE training_data ALTER COLUMN "values" SET STORAGE EXTERNAL;
+            CREATE TABLE predictions (
+                id          bigserial PRIMARY KEY,
+                series_id   text NOT NULL,
+                version     integer NOT NULL,
+                ts          bigint NOT NULL,
+                value       double precision NOT NULL,
+                anomaly     boolean NOT NULL,
+                z_score     double precision NOT NULL,
+                latency_us  real NOT NULL,
+                recorded_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX predictions_series_recent ON predictions (series_id, id DESC);
+            CREATE INDEX predictions_recorded_at ON predictions (recorded_at);
+            """),
+    ]
+
+    /// Applies what is missing.
+    /// - Returns: the versions applied by this call (empty when the schema was current).
+    /// - Throws: `PostgresError`.
+    @discardableResult
+    public static func apply(on connection: PostgresConnection, migrations: [Migration] = all) throws -> [Int] {
+        try connection.transaction { connection in
+            // Any constant works as long as every service uses the same one.
+            try connection.execute("SELECT pg_advisory_xact_lock(7334221)")
+            try connection.execute("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer PRIMARY KEY,
+                    summary    text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            let applied = Set(try connection.execute("SELECT version FROM schema_migrations").rows.compactMap { $0[0].flatMap { Int($0) } })
+            var appliedNow: [Int] = []
+            for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+                try connection.execute(migration.sql)
+                try connection.execute("INSERT INTO schema_migrations (version, summary) VALUES ($1, $2)", [.int(Int64(migration.version)), .text(migration.summary)])
+                appliedNow.append(migration.version)
+            }
+            return appliedNow
+        }
+    }
+}

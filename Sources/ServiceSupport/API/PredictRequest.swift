@@ -1,0 +1,71 @@
+import AnomalyDetection
+
+/// The body of `POST /predict/{series_id}`: `timestamp` is a string of digits in the contract; a JSON
+/// integer is accepted too.
+struct PredictRequest: Decodable {
+    var timestamp: Int64
+    var value: Double
+
+    private enum CodingKeys: String, CodingKey {
+        case timestamp, value
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let number = try? container.decode(Int64.self, forKey: .timestamp) {
+            guard number >= 0 else {
+                throw DecodingError.dataCorruptedError(forKey: .timestamp, in: container, debugDescription: "must be a unix timestamp in seconds (not negative), got \(number)")
+            }
+            timestamp = number
+        } else if let text = try? container.decode(String.self, forKey: .timestamp) {
+            guard let number = UnixTimestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(forKey: .timestamp, in: container, debugDescription: "must be a unix timestamp in seconds (digits only), got '\(text.prefix(64))'")
+            }
+            timestamp = number
+        } else if container.contains(.timestamp) {
+            throw DecodingError.dataCorruptedError(forKey: .timestamp, in: container, debugDescription: "must be a unix timestamp in seconds, as a string of digits or an integer")
+        } else {
+            throw DecodingError.keyNotFound(CodingKeys.timestamp, DecodingError.Context(codingPath: [], debugDescription: "missing"))
+        }
+        value = try container.decode(Double.self, forKey: .value)
+    }
+}
+
+/// Unix timestamps as the contract spells them.
+enum UnixTimestamp {
+    /// Digits only, at most 18 of them (well inside Int64).
+    static func parse(_ text: String) -> Int64? {
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= 18, bytes.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int64(text)
+    }
+}
+
+/// The answer to a predict.
+struct PredictResponse: Encodable {
+    var anomaly: Bool
+    var model_version: String
+    var series_id: String
+    var timestamp: Int64
+    var value: Double
+    var z_score: Double
+    var lower_bound: Double
+    var upper_bound: Double
+    var threshold: Double
+    var direction: Direction
+}
+
+/// The body of `POST /predict/{series_id}/batch`.
+struct BatchPredictRequest: Decodable {
+    var timestamps: [Int64]
+    var values: [Double]
+}
+
+/// The answer to a batch predict, in input order.
+struct BatchPredictResponse: Encodable {
+    var model_version: String
+    var series_id: String
+    var anomalies: [Bool]
+    var z_scores: [Double]
+    var anomaly_count: Int
+}

@@ -1,0 +1,120 @@
+import AnomalyDetection
+import Foundation
+import Logging
+import Synchronization
+
+/// Everything behind the routes of one service process: Postgres, Redis, the caches, the prediction log,
+/// latency figures and metrics. Built once at start-up; its parts run their own threads.
+public final class AnomalyBackend: Sendable {
+    public let service: String
+    public let configuration: BackendConfiguration
+    public let store: PostgresModelStore
+    public let redis: RedisClient
+    public let cache: RedisModelCache
+    public let tracker: LatestVersionTracker
+    public let resolver: ModelResolver
+    public let recorder: PredictionRecorder
+    public let latency: LatencyStatistics
+    public let metrics: ServiceMetrics
+    public let startedAt = ContinuousClock.now
+    let logger: Logger
+    /// Fits committed in Postgres whose Redis publication failed; retried until Redis takes them.
+    private let unpublished = Mutex<[StoredModel]>([])
+    private let stopped = Atomic<Bool>(false)
+
+    /// Connects, waits for Postgres up to `startupWaitSeconds`, applies migrations and starts the background threads.
+    /// - Throws: `PostgresError` when Postgres stayed unreachable or a migration failed.
+    public init(service: String, configuration: BackendConfiguration, metrics: ServiceMetrics, logger: Logger) throws {
+        self.service = service
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+        var storeConfiguration = PostgresModelStore.Configuration(connectionString: configuration.databaseURL)
+        storeConfiguration.poolSize = configuration.databasePoolSize
+        store = PostgresModelStore(configuration: storeConfiguration, logger: logger)
+        var redisConfiguration = RedisClient.Configuration(endpoint: configuration.redis)
+        redisConfiguration.poolSize = max(4, configuration.databasePoolSize)
+        redis = RedisClient(configuration: redisConfiguration)
+        cache = RedisModelCache(redis: redis)
+        tracker = LatestVersionTracker(endpoint: configuration.redis, logger: logger)
+        resolver = ModelResolver(store: store, cache: cache, tracker: tracker, logger: logger)
+        recorder = PredictionRecorder(store: store, logger: logger)
+        latency = LatencyStatistics(service: service)
+
+        try Self.migrate(store, waitingUpTo: configuration.startupWaitSeconds, logger: logger)
+        tracker.start()
+        recorder.start()
+        latency.startPublishing(to: redis, logger: logger)
+        startRepublishing()
+    }
+
+    /// Writes the prediction log out and stops the background threads.
+    public func shutdown(deadline: ContinuousClock.Instant) {
+        stopped.store(true, ordering: .relaxed)
+        recorder.flush(deadline: deadline)
+        try? latency.publish(to: redis)
+        latency.stop()
+        tracker.stop()
+    }
+
+    /// Publishes a committed fit to Redis; when Redis is down, keeps it for the republisher instead of failing
+    /// the fit (Postgres, the source of truth, already has it).
+    /// - Returns: whether Redis took it now.
+    @discardableResult
+    public func publish(_ model: StoredModel) -> Bool {
+        do {
+            try cache.store(model, isLatest: true, announce: true)
+            return true
+        } catch {
+            logger.warning("fit committed but not published to Redis; will retry", metadata: ["series_id": "\(model.seriesID)", "version": "\(model.version)", "error": "\(error)"])
+            unpublished.withLock { $0.append(model) }
+            return false
+        }
+    }
+
+    /// How many committed fits still wait for Redis.
+    public var unpublishedCount: Int { unpublished.withLock { $0.count } }
+
+    private func startRepublishing() {
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 0.25)
+                let waiting = unpublished.withLock { pending -> [StoredModel] in
+                    let taken = pending
+                    pending.removeAll()
+                    return taken
+                }
+                guard !waiting.isEmpty else { continue }
+                var failed: [StoredModel] = []
+                for model in waiting {
+                    if !failed.isEmpty {
+                        failed.append(model)
+                        continue
+                    }
+                    do {
+                        try cache.store(model, isLatest: true, announce: true)
+                    } catch {
+                        failed.append(model)
+                    }
+                }
+                if !failed.isEmpty { unpublished.withLock { $0.insert(contentsOf: failed, at: 0) } }
+            }
+        }
+        thread.name = "fit-republisher"
+        thread.start()
+    }
+
+    private static func migrate(_ store: PostgresModelStore, waitingUpTo seconds: Int, logger: Logger) throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while true {
+            do {
+                let applied = try store.migrate()
+                if !applied.isEmpty { logger.info("schema migrated", metadata: ["applied": "\(applied)"]) }
+                return
+            } catch let error as PostgresError where error.kind == .unavailable && ContinuousClock.now < deadline {
+                logger.warning("waiting for Postgres", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import AnomalyDetection
+
+/// Where Postgres and Redis are and how the model layer behaves, read once at start-up.
+public struct BackendConfiguration: Sendable {
+    /// `DATABASE_URL`.
+    public var databaseURL: String
+    /// `DB_POOL_SIZE`: Postgres connections per process.
+    public var databasePoolSize: Int
+    /// `REDIS_URL`, or `REDIS_HOST`/`REDIS_PORT`.
+    public var redis: RedisEndpoint
+    /// `MIN_TRAINING_POINTS`: fewer points than this is a 422.
+    public var minimumTrainingPoints: Int
+    /// `ENVIRONMENT`: development, test or production (shown in health; production logs less).
+    public var environment: String
+    /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before giving up.
+    public var startupWaitSeconds: Int
+
+    public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:5432/postgres"
+}
+
+extension ServiceEnvironment {
+    /// The backend configuration from `DATABASE_URL`, `REDIS_URL` (or `REDIS_HOST`/`REDIS_PORT`), `DB_POOL_SIZE`,
+    /// `MIN_TRAINING_POINTS`, `ENVIRONMENT` and `DB_STARTUP_WAIT_SECONDS`.
+    /// - Throws: `ConfigurationError` naming the variable.
+    public func backendConfiguration() throws -> BackendConfiguration {
+        let databaseURL = self["DATABASE_URL"] ?? BackendConfiguration.defaultDatabaseURL
+        do {
+            _ = try PostgresClientLibrary.parseConnectionString(databaseURL)
+        } catch {
+            throw ConfigurationError(variable: "DATABASE_URL", value: Self.redacted(databaseURL), expected: "a postgresql:// URL or key=value pairs (\(error))")
+        }
+        let redis: RedisEndpoint
+        if let url = self["REDIS_URL"] {
+            guard let endpoint = RedisEndpoint(url: url) else {
+                throw ConfigurationError(variable: "REDIS_URL", value: Self.redacted(url), expected: "redis://[:password@]host[:port][/db]")
+            }
+            redis = endpoint
+        } else {
+            redis = RedisEndpoint(host: self["REDIS_HOST"] ?? "127.0.0.1", port: try integer("REDIS_PORT", default: 6379, in: 1...65_535))
+        }
+        let environment = self["ENVIRONMENT"] ?? "development"
+        guard ["development", "test", "production"].contains(environment) else {
+            throw ConfigurationError(variable: "ENVIRONMENT", value: environment, expected: "development, test or production")
+        }
+        return BackendConfiguration(
+            databaseURL: databaseURL,
+            databasePoolSize: try integer("DB_POOL_SIZE", default: 8, in: 1...512),
+            redis: redis,
+            minimumTrainingPoints: try integer("MIN_TRAINING_POINTS", default: 3, in: 2...100_000_000),
+            environment: environment,
+            startupWaitSeconds: try integer("DB_STARTUP_WAIT_SECONDS", default: 30, in: 0...3_600)
+        )
+    }
+
+    /// A URL with its password replaced, for messages and logs.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].lastIndex(of: "@") else { return url }
+        let credentials = url[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+}

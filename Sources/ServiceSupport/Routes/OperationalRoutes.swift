@@ -1,0 +1,131 @@
+import AnomalyDetection
+import Foundation
+import HTTPServer
+
+/// Routes every service answers whatever it does: liveness, readiness, health and metrics.
+public enum OperationalRoutes {
+    /// The version every service reports.
+    public static let serviceVersion = "0.2.0"
+
+    /// A dependency's state as health reports it.
+    struct DependencyHealth: Encodable {
+        var state: String
+        var rtt_ms: Double?
+        var error: String?
+    }
+
+    struct RedisHealth: Encodable {
+        var state: String
+        var rtt_ms: Double?
+        var error: String?
+        /// Whether the model-update subscription is up (so latest versions are served from memory).
+        var subscribed: Bool
+    }
+
+    struct PredictionLogHealth: Encodable {
+        var pending: Int
+        var written: Int
+        var dropped: Int
+    }
+
+    struct Health: Encodable {
+        var status: String
+        var service: String
+        var version: String
+        var environment: String
+        var uptime_s: Double
+        var series_trained: Int?
+        var inference_latency_ms: LatencyStatistics.Summary
+        var training_latency_ms: LatencyStatistics.Summary
+        var latency_window: String
+        var postgres: DependencyHealth
+        var redis: RedisHealth
+        var prediction_log: PredictionLogHealth
+        var unpublished_fits: Int
+        var cached_models: Int
+    }
+
+    struct Readiness: Encodable {
+        var status: String
+        var postgres: DependencyHealth
+        var redis: DependencyHealth
+    }
+
+    /// Adds `/livez` (inline, no I/O), `/readyz`, `/healthcheck` and `/metrics`.
+    public static func add(to router: inout Router, service: String, backend: AnomalyBackend) {
+        let alive = Array(#"{"status":"ok"}"#.utf8)
+        router.get("/livez", execution: .inline) { _ in .rawJSON(alive) }
+
+        router.get("/readyz") { _ in
+            let postgres = checkPostgres(backend)
+            let redis = checkRedis(backend)
+            let ready = postgres.state == "up" && redis.state == "up"
+            var response = try HTTPResponse.json(Readiness(status: ready ? "ready" : "not_ready", postgres: postgres, redis: redis), status: ready ? .ok : .serviceUnavailable)
+            if !ready { response.headers.add(name: "Retry-After", value: "1") }
+            return response
+        }
+
+        router.get("/healthcheck") { _ in
+            let postgres = checkPostgres(backend)
+            let redis = checkRedis(backend)
+            let seriesTrained = postgres.state == "up" ? try? backend.store.seriesCount() : nil
+            let inference: LatencyStatistics.Summary
+            let training: LatencyStatistics.Summary
+            if redis.state == "up",
+               let shared = try? (backend.latency.systemWideSummary(.inference, redis: backend.redis), backend.latency.systemWideSummary(.training, redis: backend.redis)) {
+                (inference, training) = shared
+            } else {
+                (inference, training) = (backend.latency.localSummary(.inference), backend.latency.localSummary(.training))
+            }
+            let log = backend.recorder.counts
+            let subscribed = backend.tracker.isSubscribed
+            let status = postgres.state == "up" && redis.state == "up" && subscribed ? "ok" : (postgres.state == "down" && redis.state == "down" ? "down" : "degraded")
+            let uptime = ContinuousClock.now - backend.startedAt
+            let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+            return try .json(Health(
+                status: status, service: service, version: serviceVersion, environment: backend.configuration.environment,
+                uptime_s: (seconds * 1000).rounded() / 1000,
+                series_trained: seriesTrained,
+                inference_latency_ms: inference, training_latency_ms: training,
+                latency_window: redis.state == "up" ? "since the start of each running service process, all services merged" : "this process only, since its start (Redis unavailable)",
+                postgres: postgres,
+                redis: RedisHealth(state: redis.state, rtt_ms: redis.rtt_ms, error: redis.error, subscribed: subscribed),
+                prediction_log: PredictionLogHealth(pending: log.pending, written: log.written, dropped: log.dropped),
+                unpublished_fits: backend.unpublishedCount,
+                cached_models: backend.resolver.cachedCount
+            ))
+        }
+
+        router.get("/metrics", execution: .inline) { _ in
+            let log = backend.recorder.counts
+            backend.metrics.predictionRecordsDropped.record(log.dropped)
+            backend.metrics.predictionRecordsWritten.record(log.written)
+            backend.metrics.predictionRecordsPending.record(log.pending)
+            backend.metrics.unpublishedFits.record(backend.unpublishedCount)
+            backend.metrics.cachedModels.record(backend.resolver.cachedCount)
+            return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: backend.metrics.exposition())
+        }
+    }
+
+    private static func timed(_ body: () throws -> Void) -> DependencyHealth {
+        let started = MonotonicClock.nanoseconds
+        do {
+            try body()
+            let milliseconds = Double(MonotonicClock.nanoseconds - started) / 1e6
+            return DependencyHealth(state: "up", rtt_ms: (milliseconds * 1000).rounded() / 1000, error: nil)
+        } catch {
+            return DependencyHealth(state: "down", rtt_ms: nil, error: "\(error)")
+        }
+    }
+
+    static func checkPostgres(_ backend: AnomalyBackend) -> DependencyHealth {
+        timed { try backend.store.ping() }
+    }
+
+    static func checkRedis(_ backend: AnomalyBackend) -> DependencyHealth {
+        timed {
+            backend.redis.resetBackoff()
+            try backend.redis.command(["PING"])
+        }
+    }
+}
