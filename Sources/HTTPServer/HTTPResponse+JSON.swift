@@ -84,14 +84,15 @@ extension HTTPRequest {
     }
 }
 
-/// The shared JSON coders: one configuration for every service.
+/// The shared JSON coders: one configuration for every service. Made once: building a coder costs more
+/// than using it, and both are safe to share between threads.
 public enum JSONCoding {
     /// Sorted keys keep bodies stable for tests and diffs; slashes are not escaped.
-    public static var encoder: JSONEncoder {
+    public static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
-    }
+    }()
 
-    public static var decoder: JSONDecoder { JSONDecoder() }
+    public static let decoder = JSONDecoder()
 }

@@ -52,6 +52,14 @@ public final class Server: Sendable {
     /// The port the server listens on (the real one when configured with port 0).
     public var port: Int { state.withLock { $0.port } }
 
+    /// Fails now, naming the address, when `host:port` cannot be bound (say it is taken), so that a service can
+    /// say so before it spends time connecting to anything.
+    /// - Throws: `SocketError`.
+    public static func checkAvailable(host: String, port: Int) throws {
+        guard port != 0 else { return }
+        close(try Socket.listen(host: host, port: port, reusePort: false, backlog: 1))
+    }
+
     /// Binds the listeners and starts the loop threads; returns once they accept connections.
     /// - Throws: `SocketError` naming the address, e.g. when the port is taken.
     public func start() throws {

@@ -18,7 +18,7 @@ public struct ServiceRunner {
     /// - Parameter addRoutes: adds the service's own routes next to the operational ones.
     public func run(options: ServiceOptions, addRoutes: @escaping (inout Router, AnomalyBackend) throws -> Void = { _, _ in }) throws {
         try serve(options: options) { router, environment, logger in
-            let backend = try AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
+            let backend = AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
             OperationalRoutes.add(to: &router, service: service, backend: backend)
             try addRoutes(&router, backend)
             return { deadline in backend.shutdown(deadline: deadline) }
@@ -54,6 +54,11 @@ public struct ServiceRunner {
             }
             logger = Logger(label: "\(service)-service")
             configuration = try environment.serverConfiguration(service: service, defaultPort: defaultPort, options: options)
+            do {
+                try Server.checkAvailable(host: configuration.host, port: configuration.port)
+            } catch {
+                Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            }
             afterShutdown = try prepare(&router, environment, logger)
         } catch {
             Self.exit(message: "\(service)-service: \(error)")

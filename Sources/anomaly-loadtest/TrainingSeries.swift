@@ -48,7 +48,7 @@ struct TrainingSeries: Sendable, Equatable {
     /// finite number per line. Blank lines are skipped; fields may be quoted.
     /// - Throws: `LoadTestError` with the line number of the first bad line.
     static func parseCSV(_ text: String) throws -> TrainingSeries {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         var series = TrainingSeries(timestamps: [], values: [])
         var sawHeader = false
         for (offset, rawLine) in lines.enumerated() {

@@ -50,7 +50,8 @@ struct JSONRequestTests {
             (#"{"timestamp": "x", "value": 1}"#, "timestamp"),
             (#"{"timestamp": 1}"#, "value"),
             (#"{"timestamp": 1, "value": null}"#, "value"),
-            (#"{"timestamp": 1.5, "value": 1}"#, "timestamp"),
+            (#"{"timestamp": true, "value": 1}"#, "timestamp"),
+            (#"{"timestamp": 1, "value": [1]}"#, "value"),
         ]
         for (body, field) in cases {
             do {

@@ -22,9 +22,13 @@ public final class AnomalyBackend: Sendable {
     private let unpublished = Mutex<[StoredModel]>([])
     private let stopped = Atomic<Bool>(false)
 
-    /// Connects, waits for Postgres up to `startupWaitSeconds`, applies migrations and starts the background threads.
-    /// - Throws: `PostgresError` when Postgres stayed unreachable or a migration failed.
-    public init(service: String, configuration: BackendConfiguration, metrics: ServiceMetrics, logger: Logger) throws {
+    /// Set once the schema is current; until then `/readyz` says not ready.
+    private let migrated = Atomic<Bool>(false)
+
+    /// Builds the parts and starts their threads. Postgres may still be down: the schema is migrated as soon
+    /// as it answers (waiting here up to `startupWaitSeconds`, then in the background), so that a service
+    /// started before its database comes up on its own.
+    public init(service: String, configuration: BackendConfiguration, metrics: ServiceMetrics, logger: Logger) {
         self.service = service
         self.configuration = configuration
         self.metrics = metrics
@@ -41,7 +45,7 @@ public final class AnomalyBackend: Sendable {
         recorder = PredictionRecorder(store: store, logger: logger)
         latency = LatencyStatistics(service: service)
 
-        try Self.migrate(store, waitingUpTo: configuration.startupWaitSeconds, logger: logger)
+        migrate(waitingUpTo: configuration.startupWaitSeconds)
         tracker.start()
         recorder.start()
         latency.startPublishing(to: redis, logger: logger)
@@ -104,17 +108,37 @@ public final class AnomalyBackend: Sendable {
         thread.start()
     }
 
-    private static func migrate(_ store: PostgresModelStore, waitingUpTo seconds: Int, logger: Logger) throws {
+    /// Whether the schema has been created or migrated by this process.
+    public var isMigrated: Bool { migrated.load(ordering: .relaxed) }
+
+    /// Migrates now if Postgres answers within `seconds`; otherwise keeps trying on a thread of its own.
+    private func migrate(waitingUpTo seconds: Int) {
         let deadline = ContinuousClock.now + .seconds(seconds)
-        while true {
-            do {
-                let applied = try store.migrate()
-                if !applied.isEmpty { logger.info("schema migrated", metadata: ["applied": "\(applied)"]) }
+        while !tryMigrating() {
+            guard ContinuousClock.now < deadline else {
+                logger.warning("Postgres not reachable yet; serving and retrying the migration in the background")
+                let thread = Thread { [self] in
+                    while !stopped.load(ordering: .relaxed) && !tryMigrating() {
+                        Thread.sleep(forTimeInterval: 1)
+                    }
+                }
+                thread.name = "migrator"
+                thread.start()
                 return
-            } catch let error as PostgresError where error.kind == .unavailable && ContinuousClock.now < deadline {
-                logger.warning("waiting for Postgres", metadata: ["error": "\(error)"])
-                Thread.sleep(forTimeInterval: 0.5)
             }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    private func tryMigrating() -> Bool {
+        do {
+            let applied = try store.migrate()
+            if !applied.isEmpty { logger.info("schema migrated", metadata: ["applied": "\(applied)"]) }
+            migrated.store(true, ordering: .relaxed)
+            return true
+        } catch {
+            logger.warning("cannot migrate the schema yet", metadata: ["error": "\(error)"])
+            return false
         }
     }
 }

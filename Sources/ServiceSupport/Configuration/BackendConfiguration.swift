@@ -12,7 +12,8 @@ public struct BackendConfiguration: Sendable {
     public var minimumTrainingPoints: Int
     /// `ENVIRONMENT`: development, test or production (shown in health; production logs less).
     public var environment: String
-    /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before giving up.
+    /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before it starts serving
+    /// anyway (not ready) and keeps migrating in the background.
     public var startupWaitSeconds: Int
 
     public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -48,7 +49,7 @@ extension ServiceEnvironment {
             redis: redis,
             minimumTrainingPoints: try integer("MIN_TRAINING_POINTS", default: 3, in: 2...100_000_000),
             environment: environment,
-            startupWaitSeconds: try integer("DB_STARTUP_WAIT_SECONDS", default: 30, in: 0...3_600)
+            startupWaitSeconds: try integer("DB_STARTUP_WAIT_SECONDS", default: 5, in: 0...3_600)
         )
     }
 

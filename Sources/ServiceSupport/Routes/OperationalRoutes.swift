@@ -59,7 +59,7 @@ public enum OperationalRoutes {
         router.get("/readyz") { _ in
             let postgres = checkPostgres(backend)
             let redis = checkRedis(backend)
-            let ready = postgres.state == "up" && redis.state == "up"
+            let ready = postgres.state == "up" && redis.state == "up" && backend.isMigrated
             var response = try HTTPResponse.json(Readiness(status: ready ? "ready" : "not_ready", postgres: postgres, redis: redis), status: ready ? .ok : .serviceUnavailable)
             if !ready { response.headers.add(name: "Retry-After", value: "1") }
             return response

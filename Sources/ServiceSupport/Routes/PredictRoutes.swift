@@ -100,11 +100,11 @@ struct Predictor: Sendable {
     private func answer(_ stored: StoredModel, _ body: PredictRequest, started: UInt64) throws -> HTTPResponse {
         let model = stored.model
         let prediction = model.predict(body.value)
-        let response = try HTTPResponse.json(PredictResponse(
+        let response = HTTPResponse.rawJSON(PredictResponse(
             anomaly: prediction.anomaly, model_version: stored.modelVersion.description, series_id: stored.seriesID,
             timestamp: body.timestamp, value: body.value, z_score: prediction.zScore,
             lower_bound: model.lowerBound, upper_bound: model.upperBound, threshold: model.threshold, direction: model.direction
-        ))
+        ).encodedJSON())
         let microseconds = (MonotonicClock.nanoseconds - started) / 1000
         backend.latency.record(.inference, microseconds: microseconds)
         backend.recorder.record(PredictionRecord(
