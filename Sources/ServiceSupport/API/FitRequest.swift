@@ -6,6 +6,35 @@ struct FitRequest: Decodable {
     var values: [Double]
     var threshold: Double?
     var direction: Direction?
+
+    private enum CodingKeys: String, CodingKey {
+        case timestamps, values, threshold, direction
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        timestamps = try Self.decodeArray(of: Int64.self, forKey: .timestamps, in: container) { try $0.decode(Int64.self) }
+        values = try Self.decodeArray(of: Double.self, forKey: .values, in: container) { try $0.decode(Double.self) }
+        threshold = try container.decodeIfPresent(Double.self, forKey: .threshold)
+        direction = try container.decodeIfPresent(Direction.self, forKey: .direction)
+    }
+
+    /// Decodes an array element by element with the concrete (non-generic) decode calls, which is about
+    /// twice as fast as `[T].self` for a million points; errors still carry the element's index.
+    private static func decodeArray<Element>(
+        of type: Element.Type,
+        forKey key: CodingKeys,
+        in container: KeyedDecodingContainer<CodingKeys>,
+        element: (inout any UnkeyedDecodingContainer) throws -> Element
+    ) throws -> [Element] {
+        var unkeyed: any UnkeyedDecodingContainer = try container.nestedUnkeyedContainer(forKey: key)
+        var result: [Element] = []
+        result.reserveCapacity(unkeyed.count ?? 0)
+        while !unkeyed.isAtEnd {
+            result.append(try element(&unkeyed))
+        }
+        return result
+    }
 }
 
 /// The answer to a fit.
