@@ -11,7 +11,7 @@ RELEASE_BIN := .build/release
 PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift HTTPHeaders.swift \
 	HTTPMethod.swift HTTPVersion.swift HTTPStatus.swift PercentDecoding.swift QueryParameters.swift)
 
-.PHONY: help deps deps-runtime build release start stop restart status logs test test-socket test-fuzz test-all bench clean
+.PHONY: help deps deps-runtime build release start stop restart status logs test test-socket test-fuzz test-integration test-all perf-light bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,7 +55,16 @@ test-fuzz: deps ## libFuzzer on the HTTP parser for FUZZ_SECONDS (default 60) un
 	.build/fuzz/parser-fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
 		.build/fuzz/corpus fuzz/seeds 2>&1 | grep -E "^(Done|stat::number_of_executed|stat::peak_rss|==|SUMMARY|Fatal|.*ERROR)" 
 
-test-all: test-fuzz test test-socket ## Everything: fuzz, unit and socket tests
+test-integration: deps release ## Against real Postgres and Redis the tests start on free ports: seeds, model, versions, faults
+	BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/integration -q -rA --tb=short
+
+test-all: test-fuzz test test-socket test-integration ## Everything: fuzz, unit, socket and integration tests
+
+perf-light: release ## A short load run against the running services (make start): 10 s of predicts over 32 connections
+	$(RELEASE_BIN)/anomaly-loadtest --series perf-light --connections 32 --duration 10
+
+bench-predict: release ## /predict (cached, latest) against nginx: starts Postgres, Redis and the services, inference pinned to CPU 1
+	@scripts/bench-predict.sh
 
 bench: release ## /livez against nginx, both pinned to CPU 1, wrk on CPU 0
 	@scripts/bench-livez.sh

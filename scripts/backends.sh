@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A project-local Postgres and Redis for `make start`, benchmarks and demos.
+#   scripts/backends.sh start|stop|status|env
+# Data lives under run/ (git-ignored), or under /var/tmp when the postgres user cannot reach run/.
+# Postgres refuses to run as root, so as root it runs as the `postgres` user.
+# Env: BACKEND_PG_PORT (55432), BACKEND_REDIS_PORT (56379).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pg_port=${BACKEND_PG_PORT:-55432}
+redis_port=${BACKEND_REDIS_PORT:-56379}
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+run_dir=$PWD/run
+
+as_pg() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+pg_dir() {
+  local dir=$run_dir/postgres
+  if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run_dir" 2>/dev/null; then
+    dir=/var/tmp/anomaly-detection-$(echo "$PWD" | md5sum | cut -c1-8)/postgres
+  fi
+  echo "$dir"
+}
+
+start_postgres() {
+  [[ -n $pg_bin ]] || { echo "Postgres server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+  local dir; dir=$(pg_dir)
+  mkdir -p "$dir"
+  [[ $(id -u) -eq 0 ]] && chown postgres: "$dir" && chmod 700 "$dir"
+  if [[ ! -f $dir/data/PG_VERSION ]]; then
+    as_pg "$pg_bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
+  fi
+  if as_pg "$pg_bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then return; fi
+  as_pg "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+    -o "-p $pg_port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
+}
+
+stop_postgres() {
+  local dir; dir=$(pg_dir)
+  [[ -f $dir/data/PG_VERSION ]] || return 0
+  as_pg "$pg_bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+start_redis() {
+  mkdir -p "$run_dir"
+  if redis-cli -p "$redis_port" ping >/dev/null 2>&1; then return; fi
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --pidfile "$run_dir/redis.pid" --logfile "$run_dir/redis.log" --dir "$run_dir"
+  for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "redis did not start; see $run_dir/redis.log" >&2
+  exit 1
+}
+
+stop_redis() {
+  if [[ -f $run_dir/redis.pid ]]; then
+    kill "$(cat "$run_dir/redis.pid")" 2>/dev/null || true
+    rm -f "$run_dir/redis.pid"
+  fi
+}
+
+print_env() {
+  echo "DATABASE_URL=postgresql://postgres@127.0.0.1:$pg_port/postgres"
+  echo "REDIS_URL=redis://127.0.0.1:$redis_port"
+}
+
+case ${1:-} in
+  start) start_postgres; start_redis; print_env ;;
+  stop) stop_redis; stop_postgres ;;
+  status)
+    as_pg "$pg_bin/pg_ctl" -D "$(pg_dir)/data" status >/dev/null 2>&1 && echo "postgres: up (:$pg_port)" || echo "postgres: down"
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && echo "redis: up (:$redis_port)" || echo "redis: down" ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac

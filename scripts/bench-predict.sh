@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# POST /predict (latest version, cached in memory) against nginx, the way the README quotes it:
+# inference and nginx pinned to CPU 1, wrk to CPU 0, A/B rounds in one run (../shared/bench/vs-nginx.sh).
+# Starts the project-local Postgres and Redis (scripts/backends.sh) when DATABASE_URL/REDIS_URL are unset.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
+  eval "$(scripts/backends.sh start | sed 's/^/export /')"
+fi
+train_port=${BENCH_TRAIN_PORT:-18100}
+infer_port=${BENCH_INFER_PORT:-18101}
+.build/release/training-service --port "$train_port" >/tmp/bench-training.log 2>&1 &
+train=$!
+taskset -c 1 .build/release/inference-service --port "$infer_port" >/tmp/bench-inference.log 2>&1 &
+infer=$!
+trap 'kill -TERM $train $infer 2>/dev/null; wait $train $infer 2>/dev/null || true' EXIT
+for port in "$train_port" "$infer_port"; do
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+series=bench-predict
+curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
+  -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
+# One predict so that the model is in the inference process's memory before measuring.
+curl -fsS -X POST "http://127.0.0.1:$infer_port/predict/$series" -H 'Content-Type: application/json' -d '{"timestamp":"1","value":1}' >/dev/null
+bench=${BENCH_SCRIPT:-../shared/bench/vs-nginx.sh}
+SERVER_CPU=1 WRK_CPU=0 "$bench" "http://127.0.0.1:$infer_port/predict/$series" ../shared/bench/predict.lua
+echo "inference RSS after the run: $(grep VmRSS /proc/$infer/status | awk '{print $2/1024 " MB"}')"
