@@ -34,10 +34,14 @@ public struct RedisModelCache: Sendable {
     /// - Throws: `RedisError`.
     public func store(_ model: StoredModel, isLatest: Bool, announce: Bool) throws {
         let payload = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
-        try redis.command([
+        let store = [
             "EVAL", Self.storeScript, "2", Self.modelKey(model.seriesID, model.version), Self.latestKey(model.seriesID),
             payload, isLatest ? String(model.version) : "0", announce ? Self.updatesChannel : "", Self.announcement(model),
-        ])
+        ]
+        // Redis flushes a script's reply and the messages it published in the same pass, but in no fixed order
+        // (it may write our reply first). Once a second command on the same connection is answered, that pass
+        // has ended, so the announcement is in every subscriber's socket before the fit is acknowledged.
+        try redis.run(announce ? [store, ["PING"]] : [store])
     }
 
     /// The latest model of a series as Redis knows it (one round trip), or nil when Redis has no pointer
