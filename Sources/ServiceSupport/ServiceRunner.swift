@@ -20,6 +20,7 @@ public struct ServiceRunner {
         try serve(options: options) { router, environment, logger in
             let backend = AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
             OperationalRoutes.add(to: &router, service: service, backend: backend)
+            DocumentationRoutes.add(to: &router, environment: environment)
             try addRoutes(&router, backend)
             return { deadline in backend.shutdown(deadline: deadline) }
         }
