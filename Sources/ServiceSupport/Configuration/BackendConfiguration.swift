@@ -16,7 +16,9 @@ public struct BackendConfiguration: Sendable {
     /// anyway (not ready) and keeps migrating in the background.
     public var startupWaitSeconds: Int
 
-    public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:5432/postgres"
+    public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:55432/postgres"
+    /// The project-local Redis that `make start` runs.
+    public static let defaultRedis = RedisEndpoint(host: "127.0.0.1", port: 56379)
 }
 
 extension ServiceEnvironment {
@@ -37,7 +39,10 @@ extension ServiceEnvironment {
             }
             redis = endpoint
         } else {
-            redis = RedisEndpoint(host: self["REDIS_HOST"] ?? "127.0.0.1", port: try integer("REDIS_PORT", default: 6379, in: 1...65_535))
+            redis = RedisEndpoint(
+                host: self["REDIS_HOST"] ?? BackendConfiguration.defaultRedis.host,
+                port: try integer("REDIS_PORT", default: BackendConfiguration.defaultRedis.port, in: 1...65_535)
+            )
         }
         let environment = self["ENVIRONMENT"] ?? "development"
         guard ["development", "test", "production"].contains(environment) else {
