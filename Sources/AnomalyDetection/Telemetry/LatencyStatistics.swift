@@ -34,7 +34,9 @@ public final class LatencyStatistics: Sendable {
 
     /// This process's name in Redis.
     public let instanceID: String
-    private let histograms = Mutex<[Kind: Histogram<UInt64>]>(Dictionary(uniqueKeysWithValues: Kind.allCases.map { ($0, makeHistogram()) }))
+    /// One lock per kind: predicts and fits never wait on each other.
+    private let inference = Mutex(makeHistogram())
+    private let training = Mutex(makeHistogram())
     private let stopped = Atomic<Bool>(false)
 
     public init(service: String) {
@@ -43,12 +45,23 @@ public final class LatencyStatistics: Sendable {
 
     /// Records one handling time.
     public func record(_ kind: Kind, microseconds: UInt64) {
-        histograms.withLock { _ = $0[kind]?.record(Swift.max(1, microseconds)) }
+        let value = Swift.max(1, microseconds)
+        switch kind {
+        case .inference: inference.withLock { _ = $0.record(value) }
+        case .training: training.withLock { _ = $0.record(value) }
+        }
+    }
+
+    private func snapshot(_ kind: Kind) -> Histogram<UInt64> {
+        switch kind {
+        case .inference: inference.withLock { $0 }
+        case .training: training.withLock { $0 }
+        }
     }
 
     /// This process's figures only.
     public func localSummary(_ kind: Kind) -> Summary {
-        Self.summarize(histograms.withLock { $0[kind] } ?? Self.makeHistogram())
+        Self.summarize(snapshot(kind))
     }
 
     static func key(_ kind: Kind, _ instance: String) -> String { "ad:latency:\(kind.rawValue):\(instance)" }
@@ -76,9 +89,10 @@ public final class LatencyStatistics: Sendable {
 
     /// Writes this process's non-empty histograms to Redis.
     public func publish(to redis: RedisClient) throws {
-        let snapshot = histograms.withLock { $0 }
         var commands: [[String]] = []
-        for (kind, histogram) in snapshot where histogram.totalCount > 0 {
+        for kind in Kind.allCases {
+            let histogram = snapshot(kind)
+            guard histogram.totalCount > 0 else { continue }
             let payload = String(decoding: try JSONEncoder().encode(histogram), as: UTF8.self)
             commands.append(["SET", Self.key(kind, instanceID), payload, "EX", "30"])
             commands.append(["SADD", Self.instancesKey(kind), instanceID])
@@ -90,7 +104,7 @@ public final class LatencyStatistics: Sendable {
     /// - Throws: `RedisError` when Redis cannot be read (callers fall back to `localSummary`).
     public func systemWideSummary(_ kind: Kind, redis: RedisClient) throws -> Summary {
         let members = try redis.command(["SMEMBERS", Self.instancesKey(kind)]).elements.compactMap(\.text)
-        var merged = histograms.withLock { $0[kind] } ?? Self.makeHistogram()
+        var merged = snapshot(kind)
         let others = members.filter { $0 != instanceID }
         guard !others.isEmpty else { return Self.summarize(merged) }
         let values = try redis.command(["MGET"] + others.map { Self.key(kind, $0) }).elements
