@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 "CHiredis",
+                "CSystemShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "DequeModule", package: "swift-collections"),

@@ -2,6 +2,9 @@
 #include "CSystemShims.h"
 #include <sys/socket.h>
 #include <stddef.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int c_shims_available_cpus(void) {
     cpu_set_t set;
@@ -15,4 +18,9 @@ int c_shims_available_cpus(void) {
 
 int c_shims_accept_nonblocking(int listen_fd) {
     return accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int c_shims_set_thread_niceness(int niceness) {
+    /* On Linux, setpriority() with a thread id changes that thread only. */
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), niceness);
 }

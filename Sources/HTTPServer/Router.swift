@@ -77,6 +77,28 @@ public struct Router: Sendable {
             return pick(routes, method: method, parameters: [:])
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let encoded = path.utf8.contains(UInt8(ascii: "%"))
+        // The common case, a plain path: literal segments compare without copying, only parameters are decoded.
+        if !encoded {
+            var candidates: [Route] = []
+            var parameters: [String: String] = [:]
+            for route in parameterRoutes where route.segments.count == parts.count {
+                var captured: [String: String] = [:]
+                let matches = zip(route.segments, parts).allSatisfy { segment, part in
+                    switch segment {
+                    case .literal(let literal): return literal.utf8.elementsEqual(part.utf8)
+                    case .parameter(let name):
+                        captured[name] = String(part)
+                        return !part.isEmpty
+                    }
+                }
+                if matches {
+                    if candidates.isEmpty { parameters = captured }
+                    candidates.append(route)
+                }
+            }
+            return candidates.isEmpty ? .notFound : pick(candidates, method: method, parameters: parameters)
+        }
         var decodedParts: [String] = []
         decodedParts.reserveCapacity(parts.count)
         for part in parts {
@@ -85,7 +107,7 @@ public struct Router: Sendable {
             }
             decodedParts.append(decoded)
         }
-        if path.utf8.contains(UInt8(ascii: "%")), let routes = literalRoutes["/" + decodedParts.joined(separator: "/")] {
+        if let routes = literalRoutes["/" + decodedParts.joined(separator: "/")] {
             return pick(routes, method: method, parameters: [:])
         }
         var candidates: [Route] = []

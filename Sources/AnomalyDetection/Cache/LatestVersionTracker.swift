@@ -42,14 +42,12 @@ public final class LatestVersionTracker: Sendable {
     /// Subscribes now if it can, then keeps the subscription alive (and drained when idle) on its own thread.
     public func start(checkEveryMilliseconds interval: Int = 200) {
         reconnectIfNeeded()
-        let thread = Thread { [self] in
+        BackgroundThread.start(name: "model-updates") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Double(interval) / 1000)
                 if !reconnectIfNeeded() { _ = state.withLock { drain(&$0) } }
             }
         }
-        thread.name = "model-updates"
-        thread.start()
     }
 
     public func stop() {

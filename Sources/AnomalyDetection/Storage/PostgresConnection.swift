@@ -6,6 +6,11 @@ import Glibc
 public final class PostgresConnection: @unchecked Sendable {
     private let connection: OpaquePointer
     private var prepared: Set<String> = []
+    /// How long the client waits for any one answer: a hung server (stopped, partitioned) would otherwise
+    /// hold the request forever, since the server-side statement timeout cannot fire.
+    private let replyTimeoutMilliseconds: Int
+    /// Set when a reply timed out or the socket failed; the pool then drops the connection.
+    private var broken = false
 
     /// Connects and sets the session's statement timeout.
     /// - Parameters:
@@ -13,7 +18,8 @@ public final class PostgresConnection: @unchecked Sendable {
     ///   - connectTimeoutSeconds: used unless the connection string sets `connect_timeout` itself.
     ///   - statementTimeoutMilliseconds: how long one statement may run before the server cancels it.
     /// - Throws: `PostgresError` of kind `.unavailable` when no connection can be made.
-    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 10_000) throws {
+    ///   - replyTimeoutMilliseconds: how long to wait for the server's answer before giving up on the connection.
+    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 4_000, replyTimeoutMilliseconds: Int = 5_000) throws {
         // Earlier keywords are overridden by what the expanded connection string (dbname) sets.
         let keywords = ["connect_timeout", "application_name", "dbname"]
         let values = ["\(connectTimeoutSeconds)", "anomaly-detection", connectionString]
@@ -29,6 +35,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(kind: .unavailable, message: "cannot connect to Postgres: \(message)")
         }
         self.connection = connection
+        self.replyTimeoutMilliseconds = replyTimeoutMilliseconds
         _ = try execute("SET statement_timeout = \(max(0, statementTimeoutMilliseconds)); SET client_min_messages = warning")
     }
 
@@ -37,16 +44,16 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// False once the connection broke; the pool then throws it away.
-    public var isHealthy: Bool { PQstatus(connection) == CONNECTION_OK }
+    public var isHealthy: Bool { !broken && PQstatus(connection) == CONNECTION_OK }
 
     /// Runs `sql` with parameters (none for statements that take none), unprepared.
     /// - Throws: `PostgresError`.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [PostgresValue] = []) throws -> PostgresResult {
         // The simple protocol takes several commands in one string (migrations); the extended one takes parameters.
-        if parameters.isEmpty { return try consume(PQexec(connection, sql)) }
+        if parameters.isEmpty { return try exchange { PQsendQuery(connection, sql) } }
         return try withParameters(parameters) { count, values, lengths, formats in
-            PQexecParams(connection, sql, count, nil, values, lengths, formats, 0)
+            PQsendQueryParams(connection, sql, count, nil, values, lengths, formats, 0)
         }
     }
 
@@ -55,11 +62,11 @@ public final class PostgresConnection: @unchecked Sendable {
     @discardableResult
     public func execute(_ statement: PostgresStatement, _ parameters: [PostgresValue]) throws -> PostgresResult {
         if !prepared.contains(statement.name) {
-            _ = try consume(PQprepare(connection, statement.name, statement.sql, Int32(parameters.count), nil))
+            _ = try exchange { PQsendPrepare(connection, statement.name, statement.sql, Int32(parameters.count), nil) }
             prepared.insert(statement.name)
         }
         return try withParameters(parameters) { count, values, lengths, formats in
-            PQexecPrepared(connection, statement.name, count, values, lengths, formats, 0)
+            PQsendQueryPrepared(connection, statement.name, count, values, lengths, formats, 0)
         }
     }
 
@@ -78,7 +85,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     private func withParameters(
         _ parameters: [PostgresValue],
-        _ call: (Int32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> OpaquePointer?
+        _ send: (Int32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> Int32
     ) throws -> PostgresResult {
         let encoded = parameters.map(\.encoded)
         var pointers: [UnsafePointer<CChar>?] = []
@@ -103,14 +110,66 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         let lengths = encoded.map { Int32($0.bytes?.count ?? 0) }
         let formats = encoded.map { Int32($0.binary ? 1 : 0) }
-        let result = pointers.withUnsafeBufferPointer { values in
-            lengths.withUnsafeBufferPointer { lengths in
-                formats.withUnsafeBufferPointer { formats in
-                    call(Int32(encoded.count), values.baseAddress, lengths.baseAddress, formats.baseAddress)
+        return try exchange {
+            pointers.withUnsafeBufferPointer { values in
+                lengths.withUnsafeBufferPointer { lengths in
+                    formats.withUnsafeBufferPointer { formats in
+                        send(Int32(encoded.count), values.baseAddress, lengths.baseAddress, formats.baseAddress)
+                    }
                 }
             }
         }
-        return try consume(result)
+    }
+
+    /// Sends a command with libpq's asynchronous calls and collects its results, never waiting longer than
+    /// the reply timeout; the last result is returned, the first error thrown.
+    private func exchange(_ send: () -> Int32) throws -> PostgresResult {
+        guard !broken, send() == 1 else {
+            throw PostgresError(kind: isHealthy ? .statement : .unavailable, message: Self.message(PQerrorMessage(connection)))
+        }
+        let deadline = MonotonicClock.milliseconds + Int64(replyTimeoutMilliseconds)
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { break }
+            if flushed < 0 { throw lost("sending to Postgres failed") }
+            try waitForSocket(events: Int16(POLLIN | POLLOUT), until: deadline)
+            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+        }
+        var last: PostgresResult?
+        var firstError: (any Error)?
+        while true {
+            while PQisBusy(connection) == 1 {
+                try waitForSocket(events: Int16(POLLIN), until: deadline)
+                if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+            }
+            guard let result = PQgetResult(connection) else { break }
+            do {
+                last = try consume(result)
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+        return last ?? PostgresResult(columns: [], rows: [], affectedRows: 0)
+    }
+
+    private func waitForSocket(events: Int16, until deadline: Int64) throws {
+        while true {
+            let remaining = deadline - MonotonicClock.milliseconds
+            guard remaining > 0 else {
+                throw lost("Postgres did not answer within \(replyTimeoutMilliseconds) ms")
+            }
+            var descriptor = pollfd(fd: PQsocket(connection), events: events, revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(remaining, 1_000)))
+            if ready > 0 { return }
+            if ready < 0 && errno != EINTR { throw lost("waiting for Postgres failed: \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// Marks the connection unusable (the pool drops it) and describes why.
+    private func lost(_ message: String) -> PostgresError {
+        broken = true
+        return PostgresError(kind: .unavailable, message: message)
     }
 
     /// Copies a result out and clears it; a failed one becomes a `PostgresError`.

@@ -9,9 +9,11 @@ public final class PostgresModelStore: ModelStore {
         /// The most connections this process opens (`DB_POOL_SIZE`).
         public var poolSize: Int = 8
         /// How long connecting may take before the request is answered 503.
-        public var connectTimeoutSeconds: Int = 3
+        public var connectTimeoutSeconds: Int = 2
         /// How long one statement may run before the server cancels it.
-        public var statementTimeoutMilliseconds: Int = 15_000
+        public var statementTimeoutMilliseconds: Int = 2_500
+        /// How long to wait for any answer before dropping the connection (a hung server).
+        public var replyTimeoutMilliseconds: Int = 3_000
 
         public init(connectionString: String) {
             self.connectionString = connectionString
@@ -30,7 +32,8 @@ public final class PostgresModelStore: ModelStore {
                 try PostgresConnection(
                     connectionString: configuration.connectionString,
                     connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds
+                    statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds,
+                    replyTimeoutMilliseconds: configuration.replyTimeoutMilliseconds
                 )
             },
             isHealthy: { $0.isHealthy },

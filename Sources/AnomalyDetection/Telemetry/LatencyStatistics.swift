@@ -69,7 +69,7 @@ public final class LatencyStatistics: Sendable {
 
     /// Publishes this process's histograms every `interval` seconds on a thread of its own.
     public func startPublishing(to redis: RedisClient, interval: TimeInterval = 1, logger: Logger) {
-        let thread = Thread { [self] in
+        BackgroundThread.start(name: "latency-publisher") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 do {
                     try publish(to: redis)
@@ -79,8 +79,6 @@ public final class LatencyStatistics: Sendable {
                 Thread.sleep(forTimeInterval: interval)
             }
         }
-        thread.name = "latency-publisher"
-        thread.start()
     }
 
     public func stop() {

@@ -11,9 +11,10 @@ public final class PredictionRecorder: Sendable {
         /// The most records held in memory.
         public var capacity: Int = 200_000
         /// The most records per INSERT.
-        public var batchSize: Int = 5_000
-        /// How often the writer looks at the buffer.
-        public var intervalMilliseconds: Int = 200
+        public var batchSize: Int = 2_000
+        /// How often the writer looks at the buffer: often, so that each pass is short (a long pass on a
+        /// saturated CPU delays requests).
+        public var intervalMilliseconds: Int = 50
 
         public init() {}
     }
@@ -39,14 +40,12 @@ public final class PredictionRecorder: Sendable {
 
     /// Starts the writer thread.
     public func start() {
-        let thread = Thread { [self] in
+        BackgroundThread.start(name: "prediction-log") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Double(configuration.intervalMilliseconds) / 1000)
                 writePending(until: nil)
             }
         }
-        thread.name = "prediction-log"
-        thread.start()
     }
 
     /// Queues one record; never blocks on I/O.

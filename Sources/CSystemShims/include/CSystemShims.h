@@ -12,4 +12,7 @@ int c_shims_available_cpus(void);
 
 /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC; Glibc's module map hides it behind _GNU_SOURCE.
 int c_shims_accept_nonblocking(int listen_fd);
+
+/// Sets the calling thread's nice value (Linux: per thread). Returns 0 or -1 with errno.
+int c_shims_set_thread_niceness(int niceness);
 #endif

@@ -60,6 +60,16 @@ struct PredictResponse: Encodable {
 struct BatchPredictRequest: Decodable {
     var timestamps: [Int64]
     var values: [Double]
+
+    private enum CodingKeys: String, CodingKey {
+        case timestamps, values
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        timestamps = try container.decodeArray(of: Int64.self, forKey: .timestamps, expected: "an integer unix timestamp") { try $0.decode(Int64.self) }
+        values = try container.decodeArray(of: Double.self, forKey: .values, expected: "a finite number") { try $0.decode(Double.self) }
+    }
 }
 
 /// The answer to a batch predict, in input order.

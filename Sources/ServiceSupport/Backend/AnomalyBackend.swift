@@ -80,7 +80,7 @@ public final class AnomalyBackend: Sendable {
     public var unpublishedCount: Int { unpublished.withLock { $0.count } }
 
     private func startRepublishing() {
-        let thread = Thread { [self] in
+        BackgroundThread.start(name: "fit-republisher") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: 0.25)
                 let waiting = unpublished.withLock { pending -> [StoredModel] in
@@ -104,8 +104,6 @@ public final class AnomalyBackend: Sendable {
                 if !failed.isEmpty { unpublished.withLock { $0.insert(contentsOf: failed, at: 0) } }
             }
         }
-        thread.name = "fit-republisher"
-        thread.start()
     }
 
     /// Whether the schema has been created or migrated by this process.
@@ -117,13 +115,11 @@ public final class AnomalyBackend: Sendable {
         while !tryMigrating() {
             guard ContinuousClock.now < deadline else {
                 logger.warning("Postgres not reachable yet; serving and retrying the migration in the background")
-                let thread = Thread { [self] in
+                BackgroundThread.start(name: "migrator") { [self] in
                     while !stopped.load(ordering: .relaxed) && !tryMigrating() {
                         Thread.sleep(forTimeInterval: 1)
                     }
                 }
-                thread.name = "migrator"
-                thread.start()
                 return
             }
             Thread.sleep(forTimeInterval: 0.5)
