@@ -10,6 +10,11 @@ import Synchronization
 /// exact. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
 /// subscription is down, nothing is answered from memory (callers read Redis or Postgres), and every
 /// reconnection forgets everything, since announcements may have been missed.
+///
+/// A hung Redis (stopped, partitioned) keeps the socket open but silent. The upkeep thread sends a PING every
+/// `pingInterval`; when nothing has been heard for `silenceLimit`, the subscription counts as lost. The limit is
+/// below the command timeout training uses for its PUBLISH, so a fit that Redis never took is acknowledged only
+/// after this process stopped trusting its memory.
 public final class LatestVersionTracker: Sendable {
     private struct Entry {
         var version: Int
@@ -22,6 +27,8 @@ public final class LatestVersionTracker: Sendable {
         /// Bumped on every loss and every reconnection; a read taken under an older epoch is not kept.
         var epoch: UInt64 = 0
         var latest: [String: Entry] = [:]
+        /// Monotonic milliseconds when the subscription last delivered anything (a message or a PONG).
+        var lastHeard: Int64 = 0
     }
 
     private let state = Mutex(State())
@@ -29,23 +36,42 @@ public final class LatestVersionTracker: Sendable {
     private let timeoutMilliseconds: Int
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
+    private let pingIntervalMilliseconds: Int
+    private let silenceLimitMilliseconds: Int64
 
     /// - Parameters:
     ///   - endpoint: the Redis that training publishes on.
     ///   - timeoutMilliseconds: for connecting and subscribing.
-    public init(endpoint: RedisEndpoint, timeoutMilliseconds: Int = 500, logger: Logger) {
+    ///   - pingIntervalMilliseconds: how often the subscription is pinged.
+    ///   - silenceLimitMilliseconds: how long without a word from Redis before the subscription counts as lost;
+    ///     must stay below the command timeout of the publishers (`RedisClient`, 500 ms by default).
+    public init(endpoint: RedisEndpoint, timeoutMilliseconds: Int = 500, pingIntervalMilliseconds: Int = 100, silenceLimitMilliseconds: Int = 350, logger: Logger) {
         self.endpoint = endpoint
         self.timeoutMilliseconds = timeoutMilliseconds
+        self.pingIntervalMilliseconds = pingIntervalMilliseconds
+        self.silenceLimitMilliseconds = Int64(silenceLimitMilliseconds)
         self.logger = logger
     }
 
-    /// Subscribes now if it can, then keeps the subscription alive (and drained when idle) on its own thread.
-    public func start(checkEveryMilliseconds interval: Int = 200) {
+    /// Subscribes now if it can, then keeps the subscription alive, pinged and drained on its own thread.
+    public func start() {
         reconnectIfNeeded()
-        BackgroundThread.start(name: "model-updates") { [self] in
+        // Normal priority: a PING sent late would look like a hung Redis.
+        BackgroundThread.start(name: "model-updates", niceness: 0) { [self] in
             while !stopped.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: Double(interval) / 1000)
-                if !reconnectIfNeeded() { _ = state.withLock { drain(&$0) } }
+                Thread.sleep(forTimeInterval: Double(pingIntervalMilliseconds) / 1000)
+                if !reconnectIfNeeded() { ping() }
+            }
+        }
+    }
+
+    private func ping() {
+        state.withLock { state in
+            guard drain(&state), let connection = state.connection else { return }
+            do {
+                try connection.sendWithoutWaiting(["PING"])
+            } catch {
+                lose(&state, error)
             }
         }
     }
@@ -87,7 +113,14 @@ public final class LatestVersionTracker: Sendable {
     private func drain(_ state: inout State) -> Bool {
         guard let connection = state.connection else { return false }
         do {
-            for reply in try connection.drainWithoutBlocking() {
+            let replies = try connection.drainWithoutBlocking()
+            let now = MonotonicClock.milliseconds
+            if !replies.isEmpty {
+                state.lastHeard = now
+            } else if now - state.lastHeard > silenceLimitMilliseconds {
+                throw RedisError(kind: .unavailable, message: "Redis has not answered the subscription's PING for \(now - state.lastHeard) ms")
+            }
+            for reply in replies {
                 let parts = reply.elements
                 guard parts.count == 3, parts[0].text == "message", let text = parts[2].text,
                       let (seriesID, version) = RedisModelCache.parseAnnouncement(text) else { continue }
@@ -100,12 +133,17 @@ public final class LatestVersionTracker: Sendable {
             }
             return true
         } catch {
-            logger.warning("model-update subscription lost; serving latest versions from Redis/Postgres until it is back", metadata: ["error": "\(error)"])
-            state.connection = nil
-            state.epoch &+= 1
-            state.latest.removeAll()
+            lose(&state, error)
             return false
         }
+    }
+
+    /// Forgets the subscription and everything learnt through it; the upkeep thread subscribes again.
+    private func lose(_ state: inout State, _ error: any Error) {
+        logger.warning("model-update subscription lost; reading latest versions per request until it is back", metadata: ["error": "\(error)"])
+        state.connection = nil
+        state.epoch &+= 1
+        state.latest.removeAll()
     }
 
     /// Subscribes when not subscribed. Returns true when it tried (successfully or not).
@@ -122,6 +160,7 @@ public final class LatestVersionTracker: Sendable {
                 state.connection = connection
                 state.epoch &+= 1
                 state.latest.removeAll()
+                state.lastHeard = MonotonicClock.milliseconds
             }
             logger.info("subscribed to model updates", metadata: ["channel": "\(RedisModelCache.updatesChannel)"])
         } catch {

@@ -59,6 +59,16 @@ public final class RedisConnection: @unchecked Sendable {
         return Self.copy(reply)
     }
 
+    /// Writes a command without waiting for its reply (for the subscription, whose replies arrive among messages).
+    /// - Throws: `RedisError.unavailable` when the socket cannot take it.
+    func sendWithoutWaiting(_ arguments: [String]) throws {
+        let bytes = RedisCommand(arguments).encoded
+        let sent = bytes.withUnsafeBytes { send(context.pointee.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+        guard sent == bytes.count else {
+            throw RedisError(kind: .unavailable, message: "writing to the subscription failed")
+        }
+    }
+
     /// Reads whatever the server has sent without waiting, and returns the complete replies in it.
     /// - Throws: `RedisError.unavailable` when the server closed the connection or it broke.
     func drainWithoutBlocking() throws -> [RedisReply] {

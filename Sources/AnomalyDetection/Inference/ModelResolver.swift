@@ -3,7 +3,8 @@ import Synchronization
 
 /// Finds the model a prediction uses: from memory when it can (no I/O), else Redis, else Postgres, keeping
 /// each copy filled from the one below. Model versions never change once committed, so their parameters are
-/// cached in memory for good; which version is the latest comes from `LatestVersionTracker`.
+/// cached in memory for good; which version is the latest comes from `LatestVersionTracker`, once confirmed
+/// by one Postgres read per series (per subscription).
 public final class ModelResolver: Sendable {
     private struct Key: Hashable {
         let seriesID: String
@@ -42,27 +43,28 @@ public final class ModelResolver: Sendable {
         if let model = cachedModel(seriesID: seriesID, version: version) { return (model, .memory) }
         if let version { return try pinned(seriesID: seriesID, version: version) }
 
+        // Which version is the latest is confirmed in Postgres, never in Redis: after an outage Redis may
+        // still hold a pointer older than a fit that was acknowledged meanwhile.
         let epoch = tracker?.currentEpoch()
-        var found: (model: StoredModel, source: Source)?
-        if let cache {
-            do {
-                found = try cache.latest(for: seriesID).map { ($0, .redis) }
-            } catch {
-                logger.debug("Redis read failed; asking Postgres", metadata: ["error": "\(error)"])
+        let latest: StoredModel?
+        do {
+            latest = try store.latest(for: seriesID)
+        } catch {
+            // Postgres is down: Redis's pointer is the best there is; served, but not kept as confirmed.
+            if let cache, let model = try? cache.latest(for: seriesID) {
+                remember(model)
+                return (model, .redis)
             }
+            throw error
         }
-        if found == nil {
-            guard let model = try store.latest(for: seriesID) else { return nil }
-            found = (model, .postgres)
-            try? cache?.store(model, isLatest: true, announce: false)
-        }
-        guard let found else { return nil }
-        remember(found.model)
+        guard let model = latest else { return nil }
+        remember(model)
+        try? cache?.store(model, isLatest: true, announce: false)
         if let epoch, let tracker {
-            let newest = tracker.confirm(seriesID, version: found.model.version, epoch: epoch)
-            if newest > found.model.version { return try pinned(seriesID: seriesID, version: newest) }
+            let newest = tracker.confirm(seriesID, version: model.version, epoch: epoch)
+            if newest > model.version { return try pinned(seriesID: seriesID, version: newest) }
         }
-        return found
+        return (model, .postgres)
     }
 
     /// Keeps a model in memory, e.g. the one this process just fitted.

@@ -6,11 +6,12 @@ import Foundation
 /// preempts them at once instead of waiting out their time slice, which would show in the predict p99.
 public enum BackgroundThread {
     /// The nice value of housekeeping threads (0 is normal, 19 lowest).
-    static let niceness: Int32 = 10
+    public static let niceness: Int32 = 10
 
-    public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+    /// - Parameter niceness: 0 keeps normal priority, for work whose timing matters (the subscription's PINGs).
+    public static func start(name: String, niceness: Int32 = BackgroundThread.niceness, _ body: @escaping @Sendable () -> Void) {
         let thread = Thread {
-            _ = c_shims_set_thread_niceness(niceness)
+            if niceness != 0 { _ = c_shims_set_thread_niceness(niceness) }
             body()
         }
         thread.name = name
