@@ -19,7 +19,8 @@ public final class PostgresConnection: @unchecked Sendable {
     ///   - statementTimeoutMilliseconds: how long one statement may run before the server cancels it.
     /// - Throws: `PostgresError` of kind `.unavailable` when no connection can be made.
     ///   - replyTimeoutMilliseconds: how long to wait for the server's answer before giving up on the connection.
-    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 4_000, replyTimeoutMilliseconds: Int = 5_000) throws {
+    ///   - sessionSettings: extra `SET` statements for this session (e.g. `synchronous_commit = off`).
+    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 4_000, replyTimeoutMilliseconds: Int = 5_000, sessionSettings: [String] = []) throws {
         // Earlier keywords are overridden by what the expanded connection string (dbname) sets.
         let keywords = ["connect_timeout", "application_name", "dbname"]
         let values = ["\(connectTimeoutSeconds)", "anomaly-detection", connectionString]
@@ -36,7 +37,8 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         self.connection = connection
         self.replyTimeoutMilliseconds = replyTimeoutMilliseconds
-        _ = try execute("SET statement_timeout = \(max(0, statementTimeoutMilliseconds)); SET client_min_messages = warning")
+        let settings = ["statement_timeout = \(max(0, statementTimeoutMilliseconds))", "client_min_messages = warning"] + sessionSettings
+        _ = try execute(settings.map { "SET \($0)" }.joined(separator: "; "))
     }
 
     deinit {

@@ -14,6 +14,8 @@ public final class PostgresModelStore: ModelStore {
         public var statementTimeoutMilliseconds: Int = 2_500
         /// How long to wait for any answer before dropping the connection (a hung server).
         public var replyTimeoutMilliseconds: Int = 3_000
+        /// Extra `SET` statements for every session of this store.
+        public var sessionSettings: [String] = []
 
         public init(connectionString: String) {
             self.connectionString = connectionString
@@ -33,7 +35,8 @@ public final class PostgresModelStore: ModelStore {
                     connectionString: configuration.connectionString,
                     connectTimeoutSeconds: configuration.connectTimeoutSeconds,
                     statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds,
-                    replyTimeoutMilliseconds: configuration.replyTimeoutMilliseconds
+                    replyTimeoutMilliseconds: configuration.replyTimeoutMilliseconds,
+                    sessionSettings: configuration.sessionSettings
                 )
             },
             isHealthy: { $0.isHealthy },
@@ -96,15 +99,34 @@ public final class PostgresModelStore: ModelStore {
 
     public func record(_ predictions: [PredictionRecord]) throws {
         guard !predictions.isEmpty else { return }
+        // One row per (series, version), in arrival order within each.
+        var groups: [String: [PredictionRecord]] = [:]
+        var order: [String] = []
+        for record in predictions {
+            let key = "\(record.version) \(record.seriesID)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(record)
+        }
+        let batches = order.compactMap { groups[$0] }
+        let flattened = batches.flatMap { $0 }
+        var starts: [Int32] = []
+        var next: Int32 = 1
+        for batch in batches {
+            starts.append(next)
+            next += Int32(clamping: batch.count)
+        }
         _ = try use {
             try $0.execute(Statements.recordPredictions, [
-                .textArray(predictions.map(\.seriesID)),
-                .int4Array(predictions.map { Int32(clamping: $0.version) }),
-                .int8Array(predictions.map(\.timestamp)),
-                .float8Array(predictions.map(\.value)),
-                .boolArray(predictions.map(\.anomaly)),
-                .float8Array(predictions.map(\.zScore)),
-                .float4Array(predictions.map(\.latencyMicroseconds)),
+                .textArray(batches.map { $0[0].seriesID }),
+                .int4Array(batches.map { Int32(clamping: $0[0].version) }),
+                .int4Array(batches.map { Int32(clamping: $0.count) }),
+                .int4Array(batches.map { Int32(clamping: $0.filter(\.anomaly).count) }),
+                .int4Array(starts),
+                .int8Array(flattened.map(\.timestamp)),
+                .float8Array(flattened.map(\.value)),
+                .boolArray(flattened.map(\.anomaly)),
+                .float8Array(flattened.map(\.zScore)),
+                .float4Array(flattened.map(\.latencyMicroseconds)),
             ])
         }
     }
@@ -180,9 +202,17 @@ enum Statements {
 
     static let countSeries = PostgresStatement(name: "count_series", sql: "SELECT count(*) FROM series")
 
+    /// Batches of several series in one statement: the predictions of all of them flattened into one binary
+    /// array per column, each batch taking its slice (`start`, `count`).
     static let recordPredictions = PostgresStatement(name: "record_predictions", sql: """
-        INSERT INTO predictions (series_id, version, ts, value, anomaly, z_score, latency_us)
-        SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::double precision[], $5::boolean[], $6::double precision[], $7::real[])
+        INSERT INTO prediction_batches (series_id, version, count, anomaly_count, ts, "values", anomalies, z_scores, latency_us)
+        SELECT b.series_id, b.version, b.count, b.anomaly_count,
+               ($6::bigint[])[b.start : b.start + b.count - 1],
+               ($7::double precision[])[b.start : b.start + b.count - 1],
+               ($8::boolean[])[b.start : b.start + b.count - 1],
+               ($9::double precision[])[b.start : b.start + b.count - 1],
+               ($10::real[])[b.start : b.start + b.count - 1]
+        FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::integer[]) AS b (series_id, version, count, anomaly_count, start)
         """)
 
     static let ping = PostgresStatement(name: "ping", sql: "SELECT 1")

@@ -22,15 +22,15 @@ public enum PostgresValue: Sendable {
         case .double(let value): return (Array(Self.text(for: value).utf8), false)
         case .bool(let value): return (Array((value ? "t" : "f").utf8), false)
         case .int8Array(let values):
-            return (Self.binaryArray(elementType: 20, count: values.count, elementSize: 8) { buffer, index in buffer.appendBigEndian(UInt64(bitPattern: values[index])) }, true)
+            return (Self.binaryArray(elementType: 20, count: values.count, elementSize: 8) { $0.storeBytes(of: UInt64(bitPattern: values[$1]).bigEndian, as: UInt64.self) }, true)
         case .float8Array(let values):
-            return (Self.binaryArray(elementType: 701, count: values.count, elementSize: 8) { buffer, index in buffer.appendBigEndian(values[index].bitPattern) }, true)
+            return (Self.binaryArray(elementType: 701, count: values.count, elementSize: 8) { $0.storeBytes(of: values[$1].bitPattern.bigEndian, as: UInt64.self) }, true)
         case .int4Array(let values):
-            return (Self.binaryArray(elementType: 23, count: values.count, elementSize: 4) { buffer, index in buffer.appendBigEndian(UInt32(bitPattern: values[index])) }, true)
+            return (Self.binaryArray(elementType: 23, count: values.count, elementSize: 4) { $0.storeBytes(of: UInt32(bitPattern: values[$1]).bigEndian, as: UInt32.self) }, true)
         case .float4Array(let values):
-            return (Self.binaryArray(elementType: 700, count: values.count, elementSize: 4) { buffer, index in buffer.appendBigEndian(values[index].bitPattern) }, true)
+            return (Self.binaryArray(elementType: 700, count: values.count, elementSize: 4) { $0.storeBytes(of: values[$1].bitPattern.bigEndian, as: UInt32.self) }, true)
         case .boolArray(let values):
-            return (Self.binaryArray(elementType: 16, count: values.count, elementSize: 1) { buffer, index in buffer.append(values[index] ? 1 : 0) }, true)
+            return (Self.binaryArray(elementType: 16, count: values.count, elementSize: 1) { $0.storeBytes(of: values[$1] ? 1 : 0, as: UInt8.self) }, true)
         case .textArray(let values):
             var buffer = Self.arrayHeader(elementType: 25, count: values.count, capacity: values.reduce(20) { $0 + 4 + $1.utf8.count })
             for value in values {
@@ -48,13 +48,23 @@ public enum PostgresValue: Sendable {
         return "\(value)"
     }
 
-    private static func binaryArray(elementType: UInt32, count: Int, elementSize: Int, appendElement: (inout [UInt8], Int) -> Void) -> [UInt8] {
-        var buffer = arrayHeader(elementType: elementType, count: count, capacity: 20 + count * (4 + elementSize))
-        for index in 0..<count {
-            buffer.appendBigEndian(UInt32(elementSize))
-            appendElement(&buffer, index)
+    /// Fixed-size elements written straight into the buffer: this runs for every prediction logged, on a
+    /// thread that shares the CPU with the event loops, so it must be cheap.
+    private static func binaryArray(elementType: UInt32, count: Int, elementSize: Int, appendElement: (UnsafeMutableRawPointer, Int) -> Void) -> [UInt8] {
+        let header = arrayHeader(elementType: elementType, count: count, capacity: 20)
+        let total = header.count + count * (4 + elementSize)
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            let base = UnsafeMutableRawPointer(buffer.baseAddress!)
+            header.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: header.count) }
+            var offset = header.count
+            let length = UInt32(elementSize).bigEndian
+            for index in 0..<count {
+                base.storeBytes(of: length, toByteOffset: offset, as: UInt32.self)
+                appendElement(base + offset + 4, index)
+                offset += 4 + elementSize
+            }
+            initialized = total
         }
-        return buffer
     }
 
     /// One dimension, no nulls, lower bound 1.

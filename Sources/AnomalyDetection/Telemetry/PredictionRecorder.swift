@@ -3,15 +3,17 @@ import Logging
 import Synchronization
 
 /// Writes the prediction log to Postgres off the request path: requests append to a bounded buffer, a
-/// thread of its own writes batches. When Postgres is down or slow and the buffer is full, the oldest
-/// records are dropped and counted; `flush` on shutdown writes what is left.
+/// thread of its own takes the whole buffer at once (so that the lock the request path shares is held for
+/// an append or a swap, never for a copy) and writes it in batches. When Postgres is down or slow and the
+/// buffer is full, new records are dropped and counted; `flush` on shutdown writes what is left.
 public final class PredictionRecorder: Sendable {
     /// Buffering and batching.
     public struct Configuration: Sendable {
         /// The most records held in memory.
         public var capacity: Int = 200_000
-        /// The most records per INSERT.
-        public var batchSize: Int = 2_000
+        /// The most records per INSERT: small, so that the work between two waits on Postgres (when the event
+        /// loops get the CPU back) stays well under a millisecond.
+        public var batchSize: Int = 500
         /// How often the writer looks at the buffer: often, so that each pass is short (a long pass on a
         /// saturated CPU delays requests).
         public var intervalMilliseconds: Int = 50
@@ -52,10 +54,10 @@ public final class PredictionRecorder: Sendable {
     public func record(_ record: PredictionRecord) {
         buffer.withLock { buffer in
             if buffer.pending.count >= configuration.capacity {
-                buffer.pending.removeFirst(buffer.pending.count - configuration.capacity + 1)
                 buffer.dropped += 1
+            } else {
+                buffer.pending.append(record)
             }
-            buffer.pending.append(record)
         }
     }
 
@@ -83,47 +85,50 @@ public final class PredictionRecorder: Sendable {
     private func writePending(until deadline: ContinuousClock.Instant?) {
         while true {
             if let deadline, ContinuousClock.now >= deadline { return }
-            let batch: [PredictionRecord] = buffer.withLock { buffer in
-                guard !buffer.writing, !buffer.pending.isEmpty else { return [] }
+            let taken: [PredictionRecord]? = buffer.withLock { buffer in
+                guard !buffer.writing else { return nil }
                 buffer.writing = true
-                let count = min(configuration.batchSize, buffer.pending.count)
-                let batch = Array(buffer.pending.prefix(count))
-                buffer.pending.removeFirst(count)
-                return batch
+                var taken: [PredictionRecord] = []
+                swap(&taken, &buffer.pending)
+                return taken
             }
-            guard !batch.isEmpty else {
-                if deadline != nil, buffer.withLock({ $0.writing }) {
-                    // The writer thread is finishing a batch; wait for it rather than return early.
-                    Thread.sleep(forTimeInterval: 0.01)
-                    continue
-                }
-                return
+            guard let taken else {
+                // The writer thread is finishing; at shutdown wait for it rather than return early.
+                guard deadline != nil else { return }
+                Thread.sleep(forTimeInterval: 0.01)
+                continue
             }
-            do {
-                try store.record(batch)
-                buffer.withLock {
-                    $0.written += batch.count
-                    $0.writing = false
+            var written = 0
+            var failure: (any Error)?
+            while written < taken.count {
+                let batch = Array(taken[written..<min(taken.count, written + configuration.batchSize)])
+                do {
+                    try store.record(batch)
+                    written += batch.count
+                } catch {
+                    failure = error
+                    break
                 }
-            } catch {
-                // Put the batch back in front; the bound still holds because record() drops the oldest.
-                buffer.withLock { buffer in
-                    buffer.pending.insert(contentsOf: batch, at: 0)
-                    let excess = buffer.pending.count - configuration.capacity
-                    if excess > 0 {
-                        buffer.pending.removeFirst(excess)
-                        buffer.dropped += excess
-                    }
-                    buffer.writing = false
-                }
-                logger.warning("prediction log write failed; will retry", metadata: ["error": "\(error)", "pending": "\(batch.count)"])
-                if let deadline {
-                    guard ContinuousClock.now < deadline else { return }
-                    Thread.sleep(forTimeInterval: 0.1)
-                    continue
-                }
-                return
             }
+            let left = taken[written...]
+            buffer.withLock { buffer in
+                buffer.written += written
+                buffer.writing = false
+                if !left.isEmpty {
+                    // Older records go back in front; what no longer fits is dropped and counted.
+                    let room = max(0, configuration.capacity - buffer.pending.count)
+                    let kept = left.prefix(room)
+                    buffer.dropped += left.count - kept.count
+                    buffer.pending.insert(contentsOf: kept, at: 0)
+                }
+            }
+            if let failure {
+                logger.warning("prediction log write failed; will retry", metadata: ["error": "\(failure)", "pending": "\(left.count)"])
+                guard let deadline, ContinuousClock.now < deadline else { return }
+                Thread.sleep(forTimeInterval: 0.1)
+                continue
+            }
+            if taken.isEmpty || deadline == nil { return }
         }
     }
 }

@@ -12,6 +12,8 @@ public struct BackendConfiguration: Sendable {
     public var minimumTrainingPoints: Int
     /// `ENVIRONMENT`: development, test or production (shown in health; production logs less).
     public var environment: String
+    /// `PREDICTION_LOG`: whether predictions are recorded in Postgres for the dashboard (on by default).
+    public var recordPredictions: Bool = true
     /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before it starts serving
     /// anyway (not ready) and keeps migrating in the background.
     public var startupWaitSeconds: Int
@@ -48,7 +50,11 @@ extension ServiceEnvironment {
         guard ["development", "test", "production"].contains(environment) else {
             throw ConfigurationError(variable: "ENVIRONMENT", value: environment, expected: "development, test or production")
         }
-        return BackendConfiguration(
+        let predictionLog = self["PREDICTION_LOG"] ?? "on"
+        guard ["on", "off"].contains(predictionLog) else {
+            throw ConfigurationError(variable: "PREDICTION_LOG", value: predictionLog, expected: "on or off")
+        }
+        var configuration = BackendConfiguration(
             databaseURL: databaseURL,
             databasePoolSize: try integer("DB_POOL_SIZE", default: 8, in: 1...512),
             redis: redis,
@@ -56,6 +62,8 @@ extension ServiceEnvironment {
             environment: environment,
             startupWaitSeconds: try integer("DB_STARTUP_WAIT_SECONDS", default: 5, in: 0...3_600)
         )
+        configuration.recordPredictions = predictionLog == "on"
+        return configuration
     }
 
     /// A URL with its password replaced, for messages and logs.

@@ -52,9 +52,11 @@ struct Predictor: Sendable {
         let predictions = stored.model.predict(body.values)
         let elapsed = MonotonicClock.nanoseconds - started
         let perPoint = Float(elapsed / 1000) / Float(max(1, predictions.count))
-        backend.recorder.record(zip(body.timestamps, zip(body.values, predictions)).map { timestamp, pair in
-            PredictionRecord(seriesID: stored.seriesID, version: stored.version, timestamp: timestamp, value: pair.0, anomaly: pair.1.anomaly, zScore: pair.1.zScore, latencyMicroseconds: perPoint)
-        })
+        if backend.configuration.recordPredictions {
+            backend.recorder.record(zip(body.timestamps, zip(body.values, predictions)).map { timestamp, pair in
+                PredictionRecord(seriesID: stored.seriesID, version: stored.version, timestamp: timestamp, value: pair.0, anomaly: pair.1.anomaly, zScore: pair.1.zScore, latencyMicroseconds: perPoint)
+            })
+        }
         let anomalies = predictions.map(\.anomaly)
         let anomalyCount = anomalies.filter { $0 }.count
         backend.metrics.predictionsAnomalous.increment(by: Int64(anomalyCount))
@@ -107,10 +109,12 @@ struct Predictor: Sendable {
         ).encodedJSON())
         let microseconds = (MonotonicClock.nanoseconds - started) / 1000
         backend.latency.record(.inference, microseconds: microseconds)
-        backend.recorder.record(PredictionRecord(
-            seriesID: stored.seriesID, version: stored.version, timestamp: body.timestamp, value: body.value,
-            anomaly: prediction.anomaly, zScore: prediction.zScore, latencyMicroseconds: Float(microseconds)
-        ))
+        if backend.configuration.recordPredictions {
+            backend.recorder.record(PredictionRecord(
+                seriesID: stored.seriesID, version: stored.version, timestamp: body.timestamp, value: body.value,
+                anomaly: prediction.anomaly, zScore: prediction.zScore, latencyMicroseconds: Float(microseconds)
+            ))
+        }
         (prediction.anomaly ? backend.metrics.predictionsAnomalous : backend.metrics.predictionsNormal).increment()
         return response
     }
