@@ -130,5 +130,6 @@ let package = Package(
             dependencies: ["AnomalyDetection"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "AnomalyLoadTestTests", dependencies: ["anomaly-loadtest"], swiftSettings: strictSettings),
     ]
 )
