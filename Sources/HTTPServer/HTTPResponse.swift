@@ -17,6 +17,9 @@ public struct HTTPResponse: Sendable {
 
     /// A response whose body is already-encoded JSON, for fixed answers on the hot path.
     public static func rawJSON(_ bytes: [UInt8], status: HTTPStatus = .ok) -> HTTPResponse {
-        HTTPResponse(status: status, headers: ["Content-Type": "application/json"], body: bytes)
+        HTTPResponse(status: status, headers: jsonHeaders, body: bytes)
     }
+
+    /// Built once: copying it is a retain, building it is an allocation per response.
+    private static let jsonHeaders: HTTPHeaders = ["Content-Type": "application/json"]
 }

@@ -5,6 +5,8 @@ import Glibc
 /// out and freed at once. Not thread-safe: `RedisClient` hands it to one thread at a time.
 public final class RedisConnection: @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
+    /// Reused by `drainWithoutBlocking`, which runs before every "latest" predict: no allocation per call.
+    private var readBuffer = [UInt8](repeating: 0, count: 16 * 1024)
 
     /// Connects, authenticates and selects the database.
     /// - Parameters:
@@ -73,15 +75,16 @@ public final class RedisConnection: @unchecked Sendable {
     /// - Throws: `RedisError.unavailable` when the server closed the connection or it broke.
     func drainWithoutBlocking() throws -> [RedisReply] {
         var replies: [RedisReply] = []
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        let fd = context.pointee.fd
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(context.pointee.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = readBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if count > 0 {
-                let fed = buffer.withUnsafeBytes { bytes in
-                    redisReaderFeed(context.pointee.reader, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), count)
+                let reader = context.pointee.reader
+                let fed = readBuffer.withUnsafeBytes { bytes in
+                    redisReaderFeed(reader, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), count)
                 }
                 guard fed == REDIS_OK else { throw RedisError(kind: .unavailable, message: "Redis protocol error on the subscription") }
-                if count < buffer.count { break }
+                if count < readBuffer.count { break }
             } else if count == 0 {
                 throw RedisError(kind: .unavailable, message: "Redis closed the subscription connection")
             } else if errno == EAGAIN || errno == EWOULDBLOCK {
@@ -90,6 +93,9 @@ public final class RedisConnection: @unchecked Sendable {
                 throw RedisError(kind: .unavailable, message: "reading the subscription failed: \(String(cString: strerror(errno)))")
             }
         }
+        // Nothing buffered (the common case: nothing was read): no reply to look for.
+        let reader = context.pointee.reader.pointee
+        if reader.pos >= reader.len { return replies }
         while true {
             var raw: UnsafeMutableRawPointer?
             guard redisGetReplyFromReader(context, &raw) == REDIS_OK else {
