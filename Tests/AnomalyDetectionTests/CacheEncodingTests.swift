@@ -36,6 +36,21 @@ struct CacheEncodingTests {
         #expect(PostgresValue.null.encoded.bytes == nil)
     }
 
+    @Test func histogramsRoundTripThroughTheirRedisForm() {
+        var histogram = LatencyStatistics.makeHistogram()
+        for microseconds in [3, 3, 250, 1_000, 12_345, 12_345, 12_345] { _ = histogram.record(UInt64(microseconds)) }
+        var merged = LatencyStatistics.makeHistogram()
+        _ = merged.record(100)
+        LatencyStatistics.decode(LatencyStatistics.encode(histogram), into: &merged)
+        #expect(merged.totalCount == 8)
+        // Values come back within their bucket (two significant digits: 1%).
+        #expect(merged.valuesAreEquivalent(merged.valueAtPercentile(99), histogram.valueAtPercentile(99)))
+        #expect(merged.valuesAreEquivalent(merged.valueAtPercentile(50), 250))  // 3, 3, 100, 250 | 1000, 12345 ×3
+        #expect(merged.valuesAreEquivalent(merged.min, 3))
+        LatencyStatistics.decode("garbage 1:x :3", into: &merged)
+        #expect(merged.totalCount == 8)
+    }
+
     @Test func latencySummaryIsInMilliseconds() {
         var histogram = LatencyStatistics.makeHistogram()
         for microseconds in 1...100 { _ = histogram.record(UInt64(microseconds * 10)) }

@@ -100,14 +100,21 @@ public final class PostgresModelStore: ModelStore {
     public func record(_ predictions: [PredictionRecord]) throws {
         guard !predictions.isEmpty else { return }
         // One row per (series, version), in arrival order within each.
-        var groups: [String: [PredictionRecord]] = [:]
-        var order: [String] = []
-        for record in predictions {
-            let key = "\(record.version) \(record.seriesID)"
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(record)
+        struct Key: Hashable {
+            let seriesID: String
+            let version: Int
         }
-        let batches = order.compactMap { groups[$0] }
+        var groups: [Key: Int] = [:]
+        var batches: [[PredictionRecord]] = []
+        for record in predictions {
+            let key = Key(seriesID: record.seriesID, version: record.version)
+            if let index = groups[key] {
+                batches[index].append(record)
+            } else {
+                groups[key] = batches.count
+                batches.append([record])
+            }
+        }
         let flattened = batches.flatMap { $0 }
         var starts: [Int32] = []
         var next: Int32 = 1

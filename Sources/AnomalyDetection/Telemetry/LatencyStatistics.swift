@@ -91,7 +91,7 @@ public final class LatencyStatistics: Sendable {
         for kind in Kind.allCases {
             let histogram = snapshot(kind)
             guard histogram.totalCount > 0 else { continue }
-            let payload = String(decoding: try JSONEncoder().encode(histogram), as: UTF8.self)
+            let payload = Self.encode(histogram)
             commands.append(["SET", Self.key(kind, instanceID), payload, "EX", "30"])
             commands.append(["SADD", Self.instancesKey(kind), instanceID])
         }
@@ -112,12 +112,25 @@ public final class LatencyStatistics: Sendable {
                 expired.append(instance)
                 continue
             }
-            if let histogram = try? JSONDecoder().decode(Histogram<UInt64>.self, from: Data(bytes)) {
-                merged.add(histogram)
-            }
+            Self.decode(String(decoding: bytes, as: UTF8.self), into: &merged)
         }
         if !expired.isEmpty { _ = try? redis.command(["SREM", Self.instancesKey(kind)] + expired) }
         return Self.summarize(merged)
+    }
+
+    /// The recorded buckets only, as `value:count` pairs separated by spaces: a few dozen pairs instead of the
+    /// whole counts array, so that publishing every second costs next to nothing on the CPU the loops use.
+    static func encode(_ histogram: Histogram<UInt64>) -> String {
+        histogram.recordedValues().map { "\($0.value):\($0.countAddedInThisIterationStep)" }.joined(separator: " ")
+    }
+
+    /// Adds what `encode` wrote to `histogram`; malformed pairs are skipped.
+    static func decode(_ text: String, into histogram: inout Histogram<UInt64>) {
+        for pair in text.split(separator: " ") {
+            let parts = pair.split(separator: ":")
+            guard parts.count == 2, let value = UInt64(parts[0]), let count = UInt64(parts[1]), count > 0 else { continue }
+            _ = histogram.record(value, count: count)
+        }
     }
 
     static func summarize(_ histogram: Histogram<UInt64>) -> Summary {

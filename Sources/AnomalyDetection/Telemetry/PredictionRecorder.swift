@@ -16,7 +16,7 @@ public final class PredictionRecorder: Sendable {
         public var batchSize: Int = 500
         /// How often the writer looks at the buffer: often, so that each pass is short (a long pass on a
         /// saturated CPU delays requests).
-        public var intervalMilliseconds: Int = 50
+        public var intervalMilliseconds: Int = 20
 
         public init() {}
     }
