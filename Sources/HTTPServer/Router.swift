@@ -76,28 +76,21 @@ public struct Router: Sendable {
         if let routes = literalRoutes[String(path)] {
             return pick(routes, method: method, parameters: [:])
         }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        let parts = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
         let encoded = path.utf8.contains(UInt8(ascii: "%"))
-        // The common case, a plain path: literal segments compare without copying, only parameters are decoded.
+        // The common case, a plain path: literal segments compare in place, and only the winning route's
+        // parameters become Strings (no closure, no dictionary per route tried).
         if !encoded {
             var candidates: [Route] = []
-            var parameters: [String: String] = [:]
-            for route in parameterRoutes where route.segments.count == parts.count {
-                var captured: [String: String] = [:]
-                let matches = zip(route.segments, parts).allSatisfy { segment, part in
-                    switch segment {
-                    case .literal(let literal): return literal.utf8.elementsEqual(part.utf8)
-                    case .parameter(let name):
-                        captured[name] = String(part)
-                        return !part.isEmpty
-                    }
-                }
-                if matches {
-                    if candidates.isEmpty { parameters = captured }
-                    candidates.append(route)
-                }
+            for route in parameterRoutes where route.segments.count == parts.count && Self.matchesPlain(route.segments, parts) {
+                candidates.append(route)
             }
-            return candidates.isEmpty ? .notFound : pick(candidates, method: method, parameters: parameters)
+            guard let first = candidates.first else { return .notFound }
+            var parameters: [String: String] = [:]
+            for (segment, part) in zip(first.segments, parts) {
+                if case .parameter(let name) = segment { parameters[name] = String(part) }
+            }
+            return pick(candidates, method: method, parameters: parameters)
         }
         var decodedParts: [String] = []
         decodedParts.reserveCapacity(parts.count)
@@ -128,6 +121,18 @@ public struct Router: Sendable {
             }
         }
         return candidates.isEmpty ? .notFound : pick(candidates, method: method, parameters: parameters)
+    }
+
+    private static func matchesPlain(_ segments: [Segment], _ parts: [Substring]) -> Bool {
+        for index in segments.indices {
+            switch segments[index] {
+            case .literal(let literal):
+                if !literal.utf8.elementsEqual(parts[index].utf8) { return false }
+            case .parameter:
+                if parts[index].isEmpty { return false }
+            }
+        }
+        return true
     }
 
     private func pick(_ routes: [Route], method: HTTPMethod, parameters: [String: String]) -> Resolution {
