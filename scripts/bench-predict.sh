@@ -22,6 +22,8 @@ curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: a
   -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
 # One predict so that the model is in the inference process's memory before measuring.
 curl -fsS -X POST "http://127.0.0.1:$infer_port/predict/$series" -H 'Content-Type: application/json' -d '{"timestamp":"1","value":1}' >/dev/null
+# A 3-second warm-up (first-touch page faults, malloc arenas, the prediction log's first flushes), not counted.
+taskset -c 0 wrk -t1 -c64 -d3s -s ../shared/bench/predict.lua "http://127.0.0.1:$infer_port/predict/$series" >/dev/null
 bench=${BENCH_SCRIPT:-../shared/bench/vs-nginx.sh}
 SERVER_CPU=1 WRK_CPU=0 "$bench" "http://127.0.0.1:$infer_port/predict/$series" ../shared/bench/predict.lua
 echo "inference RSS after the run: $(grep VmRSS /proc/$infer/status | awk '{print $2/1024 " MB"}')"
