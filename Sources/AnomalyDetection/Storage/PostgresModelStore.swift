@@ -89,12 +89,12 @@ public final class PostgresModelStore: ModelStore {
         let summaries = try page.namedRows.map { row in
             SeriesSummary(seriesID: try row.string("series_id"), latest: try Self.storedModel(row), createdAt: try row.string("created_at"))
         }
-        return (summaries, Int(count.rows.first?.first??.description ?? "0") ?? 0)
+        return (summaries, try count.namedRows.first?.int("count") ?? 0)
     }
 
     public func seriesCount() throws -> Int {
         let result = try use { try $0.execute(Statements.countSeries, []) }
-        return Int(result.rows.first?.first??.description ?? "0") ?? 0
+        return try result.namedRows.first?.int("count") ?? 0
     }
 
     public func record(_ predictions: [PredictionRecord]) throws {

@@ -1,0 +1,40 @@
+import AnomalyDetection
+import Foundation
+import HTTPServer
+import Testing
+@testable import ServiceSupport
+
+@Suite("Predict response body")
+struct PredictResponseTests {
+    private func response(value: Double, zScore: Double, lower: Double = -1.5, upper: Double = 11.25) -> PredictResponse {
+        PredictResponse(
+            anomaly: true, model_version: "v12", series_id: "sensor_1.a-b", timestamp: 1_609_459_500, value: value,
+            z_score: zScore, lower_bound: lower, upper_bound: upper, threshold: 3, direction: .upper
+        )
+    }
+
+    @Test("The direct writer says what the Codable encoder says", arguments: [
+        (25.5, 6.940220937885652), (0.1, -0.30000000000000004), (1e21, 1e-7), (-0.0, 123456789.125), (3, 1e300),
+    ])
+    func sameJSONAsTheEncoder(value: Double, zScore: Double) throws {
+        let body = response(value: value, zScore: zScore)
+        let direct = try JSONSerialization.jsonObject(with: Data(body.encodedJSON())) as? NSDictionary
+        let encoded = try JSONSerialization.jsonObject(with: JSONCoding.encoder.encode(body)) as? NSDictionary
+        #expect(direct != nil)
+        #expect(direct == encoded)
+    }
+
+    @Test func keysAreSortedLikeTheEncoder() throws {
+        let direct = String(decoding: response(value: 1, zScore: 2).encodedJSON(), as: UTF8.self)
+        let encoded = String(decoding: try JSONCoding.encoder.encode(response(value: 1, zScore: 2)), as: UTF8.self)
+        #expect(direct == encoded)
+    }
+
+    @Test func overflowingNumbersStayValidJSON() throws {
+        let body = response(value: 1.7e308, zScore: .infinity, lower: -.infinity, upper: .nan)
+        let parsed = try JSONSerialization.jsonObject(with: Data(body.encodedJSON())) as? [String: Any]
+        #expect((parsed?["z_score"] as? Double) == .greatestFiniteMagnitude)
+        #expect((parsed?["lower_bound"] as? Double) == -.greatestFiniteMagnitude)
+        #expect((parsed?["upper_bound"] as? Double) == 0)
+    }
+}
