@@ -92,3 +92,16 @@ def test_predicts_racing_with_fits_never_go_back_in_time(svc):
         assert got >= required, f"predict sent after v{required} was acknowledged used v{got}: {resp!r}"
         mean, std = params[got]
         assert_close(resp.json["z_score"], (1000.0 - mean) / std, what=f"z_score of v{got}", context=resp)
+
+
+def test_a_series_first_seen_as_unknown_is_found_right_after_its_first_fit(svc):
+    """Unknown series are remembered as missing (so 404 floods cost Postgres nothing); the first fit's
+    announcement must undo that before the fit is acknowledged."""
+    for round_number in range(20):
+        sid = new_series_id(f"late-{round_number}")
+        for _ in range(3):
+            resp = post(svc.inference.port, f"/predict/{sid}", {"timestamp": "1", "value": 1.0})
+            assert resp.status == 404, resp
+        fitted = fit(svc.training.port, sid, timestamps(4), values_around(50.0))
+        body = predict(svc.inference.port, sid, 51.5)
+        assert body["model_version"] == fitted["version"] == "v1", body

@@ -29,6 +29,22 @@ public final class LatestVersionTracker: Sendable {
         var latest: [String: Entry] = [:]
         /// Monotonic milliseconds when the subscription last delivered anything (a message or a PONG).
         var lastHeard: Int64 = 0
+        /// Series a read found without any model (so a flood of predicts for them costs Postgres nothing);
+        /// an announcement for one removes it.
+        var missing: Set<String> = []
+    }
+
+    /// The most series remembered as missing; past it the set starts over.
+    static let missingCapacity = 100_000
+
+    /// What memory says about a series' latest version.
+    public enum Knowledge: Sendable, Equatable {
+        /// Confirmed, and every announcement already received taken in.
+        case latest(Int)
+        /// A read found no model, and nothing was announced since.
+        case missing
+        /// Ask Redis or Postgres.
+        case unknown
     }
 
     private let state = Mutex(State())
@@ -86,9 +102,25 @@ public final class LatestVersionTracker: Sendable {
     /// The confirmed latest version of a series after taking in every announcement already received, or nil
     /// when the series is not known here or the subscription is down. No I/O beyond one non-blocking read.
     public func latestVersion(for seriesID: String) -> Int? {
+        if case .latest(let version) = knowledge(of: seriesID) { return version }
+        return nil
+    }
+
+    /// What memory says about a series, after taking in every announcement already received.
+    public func knowledge(of seriesID: String) -> Knowledge {
         state.withLock { state in
-            guard drain(&state), let entry = state.latest[seriesID], entry.confirmed else { return nil }
-            return entry.version
+            guard drain(&state) else { return .unknown }
+            if let entry = state.latest[seriesID] { return entry.confirmed ? .latest(entry.version) : .unknown }
+            return state.missing.contains(seriesID) ? .missing : .unknown
+        }
+    }
+
+    /// Records that a read (started under `epoch`) found no model for a series.
+    public func confirmMissing(_ seriesID: String, epoch: UInt64) {
+        state.withLock { state in
+            guard drain(&state), state.epoch == epoch, state.latest[seriesID] == nil else { return }
+            if state.missing.count >= Self.missingCapacity { state.missing.removeAll() }
+            state.missing.insert(seriesID)
         }
     }
 
@@ -124,6 +156,7 @@ public final class LatestVersionTracker: Sendable {
                 let parts = reply.elements
                 guard parts.count == 3, parts[0].text == "message", let text = parts[2].text,
                       let (seriesID, version) = RedisModelCache.parseAnnouncement(text) else { continue }
+                state.missing.remove(seriesID)
                 if var entry = state.latest[seriesID] {
                     entry.version = max(entry.version, version)
                     state.latest[seriesID] = entry
@@ -144,6 +177,7 @@ public final class LatestVersionTracker: Sendable {
         state.connection = nil
         state.epoch &+= 1
         state.latest.removeAll()
+        state.missing.removeAll()
     }
 
     /// Subscribes when not subscribed. Returns true when it tried (successfully or not).
@@ -160,6 +194,7 @@ public final class LatestVersionTracker: Sendable {
                 state.connection = connection
                 state.epoch &+= 1
                 state.latest.removeAll()
+                state.missing.removeAll()
                 state.lastHeard = MonotonicClock.milliseconds
             }
             logger.info("subscribed to model updates", metadata: ["channel": "\(RedisModelCache.updatesChannel)"])

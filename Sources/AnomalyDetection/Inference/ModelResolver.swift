@@ -29,11 +29,35 @@ public final class ModelResolver: Sendable {
         self.logger = logger
     }
 
-    /// The model from memory only: nil when finding it needs I/O.
+    /// What memory alone can say.
+    public enum MemoryAnswer: Sendable {
+        case found(StoredModel)
+        /// The series has no model (a read said so and nothing was announced since).
+        case missing
+        /// Finding out needs I/O.
+        case unknown
+    }
+
+    /// The model from memory only.
     /// - Parameter version: a pinned version, or nil for the latest.
+    public func fromMemory(seriesID: String, version: Int?) -> MemoryAnswer {
+        let number: Int
+        if let version {
+            number = version
+        } else {
+            switch tracker?.knowledge(of: seriesID) ?? .unknown {
+            case .latest(let latest): number = latest
+            case .missing: return .missing
+            case .unknown: return .unknown
+            }
+        }
+        return models.withLock { $0[Key(seriesID: seriesID, version: number)] }.map(MemoryAnswer.found) ?? .unknown
+    }
+
+    /// The model from memory only: nil when finding it needs I/O (or the series is known to have none).
     public func cachedModel(seriesID: String, version: Int?) -> StoredModel? {
-        guard let number = version ?? tracker?.latestVersion(for: seriesID) else { return nil }
-        return models.withLock { $0[Key(seriesID: seriesID, version: number)] }
+        if case .found(let model) = fromMemory(seriesID: seriesID, version: version) { return model }
+        return nil
     }
 
     /// The model, reading Redis and then Postgres when memory does not have it.
@@ -57,7 +81,10 @@ public final class ModelResolver: Sendable {
             }
             throw error
         }
-        guard let model = latest else { return nil }
+        guard let model = latest else {
+            if let epoch { tracker?.confirmMissing(seriesID, epoch: epoch) }
+            return nil
+        }
         remember(model)
         try? cache?.store(model, isLatest: true, announce: false)
         if let epoch, let tracker {

@@ -21,9 +21,15 @@ struct Predictor: Sendable {
     func predictFromMemory(_ request: HTTPRequest) throws -> HTTPResponse? {
         let started = MonotonicClock.nanoseconds
         let (seriesID, version, body) = try inputs(request)
-        guard let model = backend.resolver.cachedModel(seriesID: seriesID.rawValue, version: version?.number) else { return nil }
-        backend.metrics.lookupsMemory.increment()
-        return try answer(model, body, started: started)
+        switch backend.resolver.fromMemory(seriesID: seriesID.rawValue, version: version?.number) {
+        case .found(let model):
+            backend.metrics.lookupsMemory.increment()
+            return try answer(model, body, started: started)
+        case .missing:
+            throw HTTPError.notFound("no model trained for series '\(seriesID)'")
+        case .unknown:
+            return nil
+        }
     }
 
     /// Answers after looking the model up in Redis or Postgres as needed.
