@@ -1,4 +1,5 @@
 import AnomalyDetection
+import Foundation
 import Testing
 @testable import ServiceSupport
 
@@ -50,5 +51,15 @@ struct BackendConfigurationTests {
             not a line
             """)
         #expect(parsed == ["A": "1", "B": "two words", "C": "x#y", "D": "plain"])
+    }
+
+    @Test func theProcessEnvironmentWinsOverTheDotEnvFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dotenv-\(UUID().uuidString)").path
+        try "DB_POOL_SIZE=3\nENVIRONMENT=test\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let merged = DotEnvFile.merged(processEnvironment: ["DB_POOL_SIZE": "5"], path: path)
+        #expect(merged["DB_POOL_SIZE"] == "5")
+        #expect(merged["ENVIRONMENT"] == "test")
+        #expect(DotEnvFile.merged(processEnvironment: ["A": "1"], path: path + ".missing") == ["A": "1"])
     }
 }

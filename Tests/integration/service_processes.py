@@ -25,7 +25,8 @@ HTTP_ENV = {
 }
 
 # Variables the services read that must come from the test, never from the caller's shell.
-SCRUBBED = ("DATABASE_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "DB_POOL_SIZE", "MIN_TRAINING_POINTS", "HOST")
+SCRUBBED = ("DATABASE_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "DB_POOL_SIZE", "MIN_TRAINING_POINTS", "HOST",
+            "PREDICTION_LOG", "ENVIRONMENT", "DB_STARTUP_WAIT_SECONDS", "API_DOCS_DIR")
 
 
 def bin_dir() -> Path:

@@ -101,3 +101,24 @@ def test_predictions_are_recorded_asynchronously(svc, pg):
         assert float(stored_value) == value and (anomaly == "t") is body["anomaly"], (rows[ts], body)
         assert_close(float(z), body["z_score"], rel=1e-12, abs_tol=1e-12, what="stored z_score")
         assert int(latency) >= 0, rows[ts]
+
+
+def test_prediction_log_off_records_nothing_but_still_answers(svc, pg):
+    """PREDICTION_LOG=off: predicts answer as usual and no row is written (the same service with the log on
+    writes them, see above); the control series on the default instance proves the poll would have seen rows."""
+    quiet = svc.start("inference", name="inference-no-log", env={"PREDICTION_LOG": "off"})
+    sid = new_series_id("nolog")
+    control = new_series_id("withlog")
+    for series in (sid, control):
+        fit(svc.training.port, series, timestamps(4), [0.0, 6.0, 0.0, 6.0])
+    for i in range(10):
+        assert predict(quiet.port, sid, float(i))["model_version"] == "v1"
+        predict(svc.inference.port, control, float(i))
+
+    def control_written():
+        n = int(pg.psql(f"SELECT count(*) FROM predictions WHERE series_id = '{control}'"))
+        return n >= 10, n
+
+    poll(control_written, timeout=10, interval=0.25, message="control predictions rows")
+    assert int(pg.psql(f"SELECT count(*) FROM predictions WHERE series_id = '{sid}'")) == 0
+    quiet.stop()

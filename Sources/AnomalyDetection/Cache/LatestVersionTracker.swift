@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Training publishes every new version and answers a fit only after Redis acknowledged the PUBLISH, so by
 /// the time a client can send a predict, the announcement already sits in this process's subscription socket.
-/// `latestVersion(for:)` drains that socket (non-blocking) before answering, which makes it read-your-writes
+/// `knowledge(of:)` drains that socket (non-blocking) before answering, which makes it read-your-writes
 /// exact. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
 /// subscription is down, nothing is answered from memory (callers read Redis or Postgres), and every
 /// reconnection forgets everything, since announcements may have been missed.
@@ -98,13 +98,6 @@ public final class LatestVersionTracker: Sendable {
 
     /// Whether the subscription is up (so memory can be trusted).
     public var isSubscribed: Bool { state.withLock { $0.connection != nil } }
-
-    /// The confirmed latest version of a series after taking in every announcement already received, or nil
-    /// when the series is not known here or the subscription is down. No I/O beyond one non-blocking read.
-    public func latestVersion(for seriesID: String) -> Int? {
-        if case .latest(let version) = knowledge(of: seriesID) { return version }
-        return nil
-    }
 
     /// What memory says about a series, after taking in every announcement already received.
     public func knowledge(of seriesID: String) -> Knowledge {

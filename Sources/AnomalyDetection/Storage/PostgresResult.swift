@@ -10,12 +10,6 @@ public struct PostgresResult: Sendable {
         self.rows = rows
         self.affectedRows = affectedRows
     }
-
-    /// The first row's value of `column`, or nil.
-    public func first(_ column: String) -> String? {
-        guard let index = columns.firstIndex(of: column), let row = rows.first else { return nil }
-        return row[index]
-    }
 }
 
 /// Typed access to one row.

@@ -54,13 +54,6 @@ public final class ConnectionPool<Connection: AnyObject>: @unchecked Sendable {
         _ = closing
     }
 
-    /// Open connections (idle and in use), for metrics and tests.
-    public var openCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return open
-    }
-
     private func acquire() throws -> Connection {
         let deadline = Date(timeIntervalSinceNow: waitTimeout)
         condition.lock()

@@ -12,14 +12,8 @@ public enum OperationalRoutes {
         var state: String
         var rtt_ms: Double?
         var error: String?
-    }
-
-    struct RedisHealth: Encodable {
-        var state: String
-        var rtt_ms: Double?
-        var error: String?
-        /// Whether the model-update subscription is up (so latest versions are served from memory).
-        var subscribed: Bool
+        /// Redis only: whether the model-update subscription is up (so latest versions are served from memory).
+        var subscribed: Bool?
     }
 
     struct PredictionLogHealth: Encodable {
@@ -39,7 +33,7 @@ public enum OperationalRoutes {
         var training_latency_ms: LatencyStatistics.Summary
         var latency_window: String
         var postgres: DependencyHealth
-        var redis: RedisHealth
+        var redis: DependencyHealth
         var prediction_log: PredictionLogHealth
         var unpublished_fits: Int
         var cached_models: Int
@@ -89,7 +83,7 @@ public enum OperationalRoutes {
                 inference_latency_ms: inference, training_latency_ms: training,
                 latency_window: redis.state == "up" ? "since the start of each running service process, all services merged" : "this process only, since its start (Redis unavailable)",
                 postgres: postgres,
-                redis: RedisHealth(state: redis.state, rtt_ms: redis.rtt_ms, error: redis.error, subscribed: subscribed),
+                redis: DependencyHealth(state: redis.state, rtt_ms: redis.rtt_ms, error: redis.error, subscribed: subscribed),
                 prediction_log: PredictionLogHealth(pending: log.pending, written: log.written, dropped: log.dropped),
                 unpublished_fits: backend.unpublishedCount,
                 cached_models: backend.resolver.cachedCount
@@ -112,9 +106,9 @@ public enum OperationalRoutes {
         do {
             try body()
             let milliseconds = Double(MonotonicClock.nanoseconds - started) / 1e6
-            return DependencyHealth(state: "up", rtt_ms: (milliseconds * 1000).rounded() / 1000, error: nil)
+            return DependencyHealth(state: "up", rtt_ms: (milliseconds * 1000).rounded() / 1000)
         } catch {
-            return DependencyHealth(state: "down", rtt_ms: nil, error: "\(error)")
+            return DependencyHealth(state: "down", error: "\(error)")
         }
     }
 
