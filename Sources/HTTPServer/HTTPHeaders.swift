@@ -17,6 +17,12 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         self.fields = fields
     }
 
+    /// An empty list with room for `capacity` fields.
+    public init(reservingCapacity capacity: Int) {
+        self.fields = []
+        fields.reserveCapacity(capacity)
+    }
+
     public init(dictionaryLiteral elements: (String, String)...) {
         self.fields = elements.map { HTTPField(name: $0.0, value: $0.1) }
     }
@@ -92,8 +98,11 @@ func asciiLowercased(_ byte: UInt8) -> UInt8 {
 
 /// Trims optional whitespace (space and tab), as header values and list elements allow.
 func trimmed(_ text: Substring) -> Substring {
-    var result = text
-    while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
-    while let last = result.last, last == " " || last == "\t" { result.removeLast() }
-    return result
+    // Byte by byte: space and tab are ASCII, and walking Characters would segment graphemes for nothing.
+    let bytes = text.utf8
+    var start = bytes.startIndex
+    var end = bytes.endIndex
+    while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start = bytes.index(after: start) }
+    while end > start, bytes[bytes.index(before: end)] == 0x20 || bytes[bytes.index(before: end)] == 0x09 { end = bytes.index(before: end) }
+    return text[start..<end]
 }

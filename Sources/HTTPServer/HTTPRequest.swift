@@ -7,7 +7,7 @@ public struct HTTPRequest: Sendable {
     public var headers: HTTPHeaders
     public var body: [UInt8]
     /// Path parameters captured by the router, percent-decoded (`series_id` for `/fit/:series_id`).
-    public var pathParameters: [String: String] = [:]
+    public var pathParameters = PathParameters()
 
     public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.method = method

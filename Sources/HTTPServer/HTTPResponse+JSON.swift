@@ -23,8 +23,8 @@ extension HTTPRequest {
     ///   wrong type or value.
     public func decodeJSON<Value: Decodable>(_ type: Value.Type, decoder: JSONDecoder = JSONCoding.decoder) throws -> Value {
         if let contentType = headers["content-type"] {
-            let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
-            guard HTTPHeaders.namesEqual(trimmed(mediaType), "application/json") || trimmed(mediaType).lowercased().hasSuffix("+json") else {
+            let mediaType = trimmed(contentType[..<(contentType.utf8.firstIndex(of: UInt8(ascii: ";")) ?? contentType.endIndex)])
+            guard HTTPHeaders.namesEqual(mediaType, "application/json") || mediaType.lowercased().hasSuffix("+json") else {
                 throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be application/json, got '\(contentType)'")
             }
         }

@@ -240,41 +240,51 @@ public struct RequestParser {
     private typealias ParsedHead = (PendingHead, BodyFraming, Bool)
 
     private func parseHead(from headStart: Int, to headEnd: Int) -> Result<ParsedHead, RequestParseError> {
-        var lines: [Range<Int>] = []
+        // The head ends with an empty line; `headEnd` is just past its line feed.
         var lineStart = headStart
+        var requestLine: (HTTPMethod, String, HTTPVersion)?
+        var headers = HTTPHeaders(reservingCapacity: 8)
+        var framingFields = FramingFields()
+        var hostCount = 0
+        var expectation: String?
         for index in headStart..<headEnd where buffer[index] == Self.lineFeed {
             var end = index
             if end > lineStart && buffer[end - 1] == Self.carriageReturn { end -= 1 }
-            lines.append(lineStart..<end)
+            let line = lineStart..<end
             lineStart = index + 1
-        }
-        // The last line is the empty terminator.
-        lines.removeLast()
-
-        let requestLine: (HTTPMethod, String, HTTPVersion)
-        switch parseRequestLine(lines[0]) {
-        case .success(let parsed): requestLine = parsed
-        case .failure(let error): return .failure(error)
-        }
-        let (method, target, version) = requestLine
-
-        if lines.count - 1 > limits.maxHeaderCount {
-            return .failure(.init(.requestHeaderFieldsTooLarge, "more than \(limits.maxHeaderCount) header fields"))
-        }
-        var headers = HTTPHeaders()
-        for line in lines.dropFirst() {
+            if line.isEmpty && lineStart == headEnd { break }
+            guard requestLine != nil else {
+                switch parseRequestLine(line) {
+                case .success(let parsed): requestLine = parsed
+                case .failure(let error): return .failure(error)
+                }
+                continue
+            }
+            if headers.count == limits.maxHeaderCount {
+                return .failure(.init(.requestHeaderFieldsTooLarge, "more than \(limits.maxHeaderCount) header fields"))
+            }
+            let field: HTTPField
             switch parseField(line) {
-            case .success(let field): headers.add(name: field.name, value: field.value)
+            case .success(let parsed): field = parsed
             case .failure(let error): return .failure(error)
             }
+            // The fields that frame the message, sorted out while they pass (by length first: cheap).
+            switch field.name.utf8.count {
+            case 4 where HTTPHeaders.namesEqual(field.name, "host"): hostCount += 1
+            case 6 where HTTPHeaders.namesEqual(field.name, "expect"): expectation = expectation ?? field.value
+            case 14 where HTTPHeaders.namesEqual(field.name, "content-length"): framingFields.addContentLength(field.value)
+            case 17 where HTTPHeaders.namesEqual(field.name, "transfer-encoding"): framingFields.transferEncodings.append(field.value)
+            default: break
+            }
+            headers.add(name: field.name, value: field.value)
         }
+        guard let (method, target, version) = requestLine else { return .failure(.malformed("malformed request line")) }
 
-        let hosts = headers.values(for: "host")
-        if hosts.count > 1 { return .failure(.malformed("more than one Host header")) }
-        if version == .http1_1 && hosts.isEmpty { return .failure(.malformed("HTTP/1.1 request without a Host header")) }
+        if hostCount > 1 { return .failure(.malformed("more than one Host header")) }
+        if version == .http1_1 && hostCount == 0 { return .failure(.malformed("HTTP/1.1 request without a Host header")) }
 
         var expectsContinue = false
-        if let expectation = headers["expect"] {
+        if let expectation {
             guard HTTPHeaders.namesEqual(trimmed(expectation[...]), "100-continue") else {
                 return .failure(.init(.expectationFailed, "only 'Expect: 100-continue' is supported"))
             }
@@ -282,7 +292,7 @@ public struct RequestParser {
         }
 
         let framing: BodyFraming
-        switch bodyFraming(headers: headers, version: version) {
+        switch bodyFraming(framingFields, version: version) {
         case .success(let value): framing = value
         case .failure(let error): return .failure(error)
         }
@@ -381,9 +391,18 @@ public struct RequestParser {
     }
 
     /// RFC 9112 §6: Transfer-Encoding wins over nothing; with Content-Length it is a smuggling shape and refused.
-    private func bodyFraming(headers: HTTPHeaders, version: HTTPVersion) -> Result<BodyFraming, RequestParseError> {
-        let transferEncodings = headers.values(for: "transfer-encoding")
-        let contentLengths = headers.values(for: "content-length")
+    private func bodyFraming(_ fields: FramingFields, version: HTTPVersion) -> Result<BodyFraming, RequestParseError> {
+        let transferEncodings = fields.transferEncodings
+        if transferEncodings.isEmpty && fields.moreContentLengths.isEmpty {
+            guard let contentLength = fields.contentLength else { return .success(.none) }
+            if let declared = Self.decimal(contentLength) {
+                if declared > limits.maxBodyBytes {
+                    return .failure(.init(.contentTooLarge, "request body of \(declared) bytes exceeds \(limits.maxBodyBytes) bytes"))
+                }
+                return .success(declared == 0 ? .none : .fixed(declared))
+            }
+        }
+        let contentLengths = fields.contentLengths
         if !transferEncodings.isEmpty {
             guard contentLengths.isEmpty else {
                 return .failure(.malformed("both Content-Length and Transfer-Encoding"))
@@ -406,8 +425,7 @@ public struct RequestParser {
         guard !contentLengths.isEmpty else { return .success(.none) }
         var length: Int?
         for element in contentLengths.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
-            let text = trimmed(element)
-            guard !text.isEmpty, text.utf8.count <= 18, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(text) else {
+            guard let value = Self.decimal(trimmed(element)) else {
                 return .failure(.malformed("invalid Content-Length"))
             }
             if let length, length != value {
@@ -420,6 +438,32 @@ public struct RequestParser {
             return .failure(.init(.contentTooLarge, "request body of \(declared) bytes exceeds \(limits.maxBodyBytes) bytes"))
         }
         return .success(declared == 0 ? .none : .fixed(declared))
+    }
+
+    /// The values of the fields that decide how the body is framed, in the order received.
+    private struct FramingFields {
+        /// The first Content-Length apart, so that the usual single one costs no array.
+        var contentLength: String?
+        var moreContentLengths: [String] = []
+        var transferEncodings: [String] = []
+
+        mutating func addContentLength(_ value: String) {
+            if contentLength == nil { contentLength = value } else { moreContentLengths.append(value) }
+        }
+
+        var contentLengths: [String] { contentLength.map { [$0] + moreContentLengths } ?? [] }
+    }
+
+    /// A Content-Length value: 1 to 18 ASCII digits, nothing else.
+    private static func decimal<Text: StringProtocol>(_ text: Text) -> Int? {
+        let bytes = text.utf8
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var value = 0
+        for byte in bytes {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     // MARK: - Chunked body

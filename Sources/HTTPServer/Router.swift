@@ -33,14 +33,14 @@ public struct Router: Sendable {
 
     /// The outcome of looking a request up.
     public enum Resolution: Sendable {
-        case matched(Route, parameters: [String: String])
+        case matched(Route, parameters: PathParameters)
         case methodNotAllowed(allowed: [HTTPMethod])
         case notFound
         case badPath(String)
     }
 
-    /// Routes without parameters, by exact path: the common case is one dictionary lookup.
-    private var literalRoutes: [String: [Route]] = [:]
+    /// Routes without parameters, by exact path, in the order first added.
+    private var literalRoutes: [(path: String, routes: [Route])] = []
     private var parameterRoutes: [Route] = []
 
     public init() {}
@@ -58,8 +58,10 @@ public struct Router: Sendable {
         let route = Route(method: method, pattern: pattern, execution: execution, handler: handler, segments: segments)
         if segments.contains(where: { if case .parameter = $0 { return true } else { return false } }) {
             parameterRoutes.append(route)
+        } else if let index = literalRoutes.firstIndex(where: { $0.path == pattern }) {
+            literalRoutes[index].routes.append(route)
         } else {
-            literalRoutes[pattern, default: []].append(route)
+            literalRoutes.append((pattern, [route]))
         }
     }
 
@@ -73,45 +75,48 @@ public struct Router: Sendable {
 
     /// Finds the route for `method` and `path` (the percent-encoded path of the target).
     public func resolve(method: HTTPMethod, path: Substring) -> Resolution {
-        if let routes = literalRoutes[String(path)] {
-            return pick(routes, method: method, parameters: [:])
+        if path.utf8.contains(UInt8(ascii: "%")) {
+            return resolveEncoded(method: method, path: path)
         }
-        let parts = Array(path.split(separator: "/", omittingEmptySubsequences: false).dropFirst())
-        let encoded = path.utf8.contains(UInt8(ascii: "%"))
-        // The common case, a plain path: literal segments compare in place, and only the winning route's
-        // parameters become Strings (no closure, no dictionary per route tried).
-        if !encoded {
-            var candidates: [Route] = []
-            for route in parameterRoutes where route.segments.count == parts.count && Self.matchesPlain(route.segments, parts) {
-                candidates.append(route)
-            }
-            guard let first = candidates.first else { return .notFound }
-            var parameters: [String: String] = [:]
-            for (segment, part) in zip(first.segments, parts) {
-                if case .parameter(let name) = segment { parameters[name] = String(part) }
-            }
-            return pick(candidates, method: method, parameters: parameters)
+        // The common case, a plain path, is matched in place: literal segments compare as bytes and only the
+        // winning route's parameters become Strings (no split, no per-route dictionary).
+        if let routes = literalRoutes.first(where: { $0.path.utf8.count == path.utf8.count && $0.path.utf8.elementsEqual(path.utf8) })?.routes {
+            return pick(routes, method: method, parameters: PathParameters())
         }
+        var first: PathParameters?
+        for route in parameterRoutes {
+            guard let parameters = Self.match(route.segments, plainPath: path) else { continue }
+            if route.method == method { return .matched(route, parameters: parameters) }
+            if first == nil { first = parameters }
+        }
+        // No route of this method: HEAD may fall back to GET, anything else is told what is allowed.
+        guard let first else { return .notFound }
+        let candidates = parameterRoutes.filter { Self.match($0.segments, plainPath: path) != nil }
+        return pick(candidates, method: method, parameters: first)
+    }
+
+    /// A path with percent-encoded bytes: decoded segment by segment, so that `%2F` stays inside a parameter.
+    private func resolveEncoded(method: HTTPMethod, path: Substring) -> Resolution {
         var decodedParts: [String] = []
-        decodedParts.reserveCapacity(parts.count)
-        for part in parts {
+        for part in path.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
             guard let decoded = PercentDecoding.decode(part) else {
                 return .badPath("path segment '\(part)' is not valid percent-encoded UTF-8")
             }
             decodedParts.append(decoded)
         }
-        if let routes = literalRoutes["/" + decodedParts.joined(separator: "/")] {
-            return pick(routes, method: method, parameters: [:])
+        let decodedPath = "/" + decodedParts.joined(separator: "/")
+        if let routes = literalRoutes.first(where: { $0.path == decodedPath })?.routes {
+            return pick(routes, method: method, parameters: PathParameters())
         }
         var candidates: [Route] = []
-        var parameters: [String: String] = [:]
+        var parameters = PathParameters()
         for route in parameterRoutes where route.segments.count == decodedParts.count {
-            var captured: [String: String] = [:]
+            var captured = PathParameters()
             let matches = zip(route.segments, decodedParts).allSatisfy { segment, part in
                 switch segment {
                 case .literal(let literal): return literal == part
                 case .parameter(let name):
-                    captured[name] = part
+                    captured.append(name: name, value: part)
                     return !part.isEmpty
                 }
             }
@@ -123,19 +128,30 @@ public struct Router: Sendable {
         return candidates.isEmpty ? .notFound : pick(candidates, method: method, parameters: parameters)
     }
 
-    private static func matchesPlain(_ segments: [Segment], _ parts: [Substring]) -> Bool {
-        for index in segments.indices {
-            switch segments[index] {
+    /// The parameters of `segments` in `path` (no percent-encoding), or nil when it does not match.
+    private static func match(_ segments: [Segment], plainPath path: Substring) -> PathParameters? {
+        let slash = UInt8(ascii: "/")
+        let bytes = path.utf8
+        var index = bytes.startIndex
+        var parameters = PathParameters()
+        for segment in segments {
+            guard index < bytes.endIndex, bytes[index] == slash else { return nil }
+            let start = bytes.index(after: index)
+            let end = bytes[start...].firstIndex(of: slash) ?? bytes.endIndex
+            let part = path[start..<end]
+            switch segment {
             case .literal(let literal):
-                if !literal.utf8.elementsEqual(parts[index].utf8) { return false }
-            case .parameter:
-                if parts[index].isEmpty { return false }
+                guard literal.utf8.elementsEqual(part.utf8) else { return nil }
+            case .parameter(let name):
+                guard !part.isEmpty else { return nil }
+                parameters.append(name: name, value: String(part))
             }
+            index = end
         }
-        return true
+        return index == bytes.endIndex ? parameters : nil
     }
 
-    private func pick(_ routes: [Route], method: HTTPMethod, parameters: [String: String]) -> Resolution {
+    private func pick(_ routes: [Route], method: HTTPMethod, parameters: PathParameters) -> Resolution {
         if let route = routes.first(where: { $0.method == method }) {
             return .matched(route, parameters: parameters)
         }

@@ -31,7 +31,7 @@ struct FixtureServer: ParsableCommand {
                     method: request.method.rawValue, path: String(request.path), query: query,
                     headers: request.headers.map { [$0.name, $0.value] },
                     body: String(decoding: request.body, as: UTF8.self), bodyLength: request.body.count,
-                    parameters: request.pathParameters
+                    parameters: request.pathParameters.dictionary
                 ))
             }
             router.post("/echo", execution: .inline, handler: echo)
