@@ -8,7 +8,7 @@ export PKG_CONFIG_PATH := $(CURDIR)/build-support/pkgconfig$(if $(PKG_CONFIG_PAT
 
 FUZZ_SECONDS ?= 60
 RELEASE_BIN := .build/release
-PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift HTTPHeaders.swift \
+PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift PathParameters.swift HTTPHeaders.swift \
 	HTTPMethod.swift HTTPVersion.swift HTTPStatus.swift PercentDecoding.swift QueryParameters.swift)
 
 .PHONY: help deps deps-runtime build release start stop restart status logs test test-socket test-fuzz test-integration test-all perf-light bench bench-predict clean

@@ -81,6 +81,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The monitoring service's dashboard, plots and system status (pure renderers apart from the I/O).
+        .target(
+            name: "Monitoring",
+            dependencies: ["ServiceSupport", "HTTPServer", "AnomalyDetection"],
+            swiftSettings: strictSettings
+        ),
+
         // The load-test tool: trains a series, then drives /predict (and /fit) over keep-alive connections.
         .executableTarget(
             name: "anomaly-loadtest",
@@ -104,7 +111,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "monitoring-service",
-            dependencies: ["ServiceSupport", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Monitoring", "ServiceSupport", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
 
@@ -128,6 +135,11 @@ let package = Package(
         .testTarget(
             name: "AnomalyDetectionTests",
             dependencies: ["AnomalyDetection"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MonitoringTests",
+            dependencies: ["Monitoring", "AnomalyDetection"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "AnomalyLoadTestTests", dependencies: ["anomaly-loadtest"], swiftSettings: strictSettings),

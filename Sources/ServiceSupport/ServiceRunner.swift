@@ -17,11 +17,20 @@ public struct ServiceRunner {
     /// in flight, writing the prediction log out) and returns.
     /// - Parameter addRoutes: adds the service's own routes next to the operational ones.
     public func run(options: ServiceOptions, addRoutes: @escaping (inout Router, AnomalyBackend) throws -> Void = { _, _ in }) throws {
+        try run(options: options) { router, backend, _ in
+            try addRoutes(&router, backend)
+            return nil
+        }
+    }
+
+    /// The same, for a service that reports the other services in its health (the monitoring service):
+    /// `addRoutes` may return what `/healthcheck` adds under `services`.
+    public func run(options: ServiceOptions, addRoutes: @escaping (inout Router, AnomalyBackend, ServiceEnvironment) throws -> OperationalRoutes.ServicesHealth?) throws {
         try serve(options: options) { router, environment, logger in
             let backend = AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
-            OperationalRoutes.add(to: &router, service: service, backend: backend)
+            let services = try addRoutes(&router, backend, environment)
+            OperationalRoutes.add(to: &router, service: service, backend: backend, services: services)
             DocumentationRoutes.add(to: &router, environment: environment)
-            try addRoutes(&router, backend)
             return { deadline in backend.shutdown(deadline: deadline) }
         }
     }

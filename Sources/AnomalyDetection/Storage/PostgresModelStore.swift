@@ -138,6 +138,24 @@ public final class PostgresModelStore: ModelStore {
         }
     }
 
+    public func record(_ statistics: RequestStatistics) throws {
+        guard !statistics.isEmpty else { return }
+        let series = statistics.series.sorted { $0.key < $1.key }
+        _ = try use {
+            try $0.execute(Statements.recordStatistics, [
+                .textArray(series.map(\.key)),
+                .int8Array(series.map { Int64($0.value.predictions) }),
+                .int8Array(series.map { Int64($0.value.anomalies) }),
+                // -1: no anomaly.
+                .int8Array(series.map { $0.value.lastAnomalyTimestamp ?? -1 }),
+                .text(statistics.kind),
+                .int(Int64(statistics.count)),
+                .int(Int64(statistics.anomalies)),
+                .int8Array(statistics.latency.counts),
+            ])
+        }
+    }
+
     public func ping() throws {
         _ = try use { try $0.execute(Statements.ping, []) }
     }
@@ -220,6 +238,29 @@ enum Statements {
                ($9::double precision[])[b.start : b.start + b.count - 1],
                ($10::real[])[b.start : b.start + b.count - 1]
         FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::integer[]) AS b (series_id, version, count, anomaly_count, start)
+        """)
+
+    /// Adds to the series' counts and to the current minute's row of the kind (latency bucket by bucket).
+    /// Series are sorted by the caller, so that concurrent writers lock rows in one order.
+    static let recordStatistics = PostgresStatement(name: "record_statistics", sql: """
+        WITH counted AS (
+            INSERT INTO series_stats AS st (series_id, predictions, anomalies, last_prediction_at, last_anomaly_at, last_anomaly_ts)
+            SELECT c.series_id, c.predictions, c.anomalies, now(), CASE WHEN c.anomalies > 0 THEN now() END, NULLIF(c.last_anomaly_ts, -1)
+            FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c (series_id, predictions, anomalies, last_anomaly_ts)
+            ON CONFLICT (series_id) DO UPDATE SET
+                predictions = st.predictions + EXCLUDED.predictions,
+                anomalies = st.anomalies + EXCLUDED.anomalies,
+                last_prediction_at = EXCLUDED.last_prediction_at,
+                last_anomaly_at = coalesce(EXCLUDED.last_anomaly_at, st.last_anomaly_at),
+                last_anomaly_ts = coalesce(EXCLUDED.last_anomaly_ts, st.last_anomaly_ts)
+        )
+        INSERT INTO request_minutes AS r (minute, kind, requests, anomalies, latency_buckets)
+        VALUES (date_trunc('minute', now()), $5, $6, $7, $8::bigint[])
+        ON CONFLICT (minute, kind) DO UPDATE SET
+            requests = r.requests + EXCLUDED.requests,
+            anomalies = r.anomalies + EXCLUDED.anomalies,
+            latency_buckets = (SELECT array_agg(coalesce(x, 0) + coalesce(y, 0) ORDER BY i)
+                               FROM unnest(r.latency_buckets, EXCLUDED.latency_buckets) WITH ORDINALITY AS t (x, y, i))
         """)
 
     static let ping = PostgresStatement(name: "ping", sql: "SELECT 1")

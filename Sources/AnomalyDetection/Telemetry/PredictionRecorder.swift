@@ -12,8 +12,9 @@ public final class PredictionRecorder: Sendable {
         /// The most records held in memory.
         public var capacity: Int = 200_000
         /// The most records per INSERT: small, so that the work between two waits on Postgres (when the event
-        /// loops get the CPU back) stays well under a millisecond.
-        public var batchSize: Int = 500
+        /// loops get the CPU back) stays well under a millisecond, and so that a row of one series' records
+        /// fits in a heap page (migration 2) rather than going to TOAST.
+        public var batchSize: Int = 250
         /// How often the writer looks at the buffer: often, so that each pass is short (a long pass on a
         /// saturated CPU delays requests).
         public var intervalMilliseconds: Int = 20
@@ -33,15 +34,19 @@ public final class PredictionRecorder: Sendable {
     private let logger: Logger
     private let buffer = Mutex(Buffer())
     private let stopped = Atomic<Bool>(false)
+    /// The written predictions added up for the dashboard (per series, per minute).
+    private let statistics: StatisticsWriter
 
     public init(store: any ModelStore, configuration: Configuration = Configuration(), logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        statistics = StatisticsWriter(kind: "predict", store: store, logger: logger)
     }
 
-    /// Starts the writer thread.
+    /// Starts the writer threads.
     public func start() {
+        statistics.start()
         BackgroundThread.start(name: "prediction-log") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Double(configuration.intervalMilliseconds) / 1000)
@@ -75,6 +80,7 @@ public final class PredictionRecorder: Sendable {
     public func flush(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
         writePending(until: deadline)
+        statistics.flush()
         let left = counts.pending
         if left > 0 {
             logger.warning("prediction records not written at shutdown", metadata: ["count": "\(left)"])
@@ -104,6 +110,7 @@ public final class PredictionRecorder: Sendable {
                 let batch = Array(taken[written..<min(taken.count, written + configuration.batchSize)])
                 do {
                     try store.record(batch)
+                    statistics.add(batch)
                     written += batch.count
                 } catch {
                     failure = error

@@ -14,10 +14,12 @@ public final class AnomalyBackend: Sendable {
     public let tracker: LatestVersionTracker
     public let resolver: ModelResolver
     public let recorder: PredictionRecorder
+    /// Fits added up per minute for the dashboard (predictions are added up by the recorder).
+    public let fitStatistics: StatisticsWriter
     public let latency: LatencyStatistics
     public let metrics: ServiceMetrics
     public let startedAt = ContinuousClock.now
-    let logger: Logger
+    public let logger: Logger
     /// Fits committed in Postgres whose Redis publication failed; retried until Redis takes them.
     private let unpublished = Mutex<[StoredModel]>([])
     private let stopped = Atomic<Bool>(false)
@@ -48,11 +50,13 @@ public final class AnomalyBackend: Sendable {
         logConfiguration.poolSize = 1
         logConfiguration.sessionSettings = ["synchronous_commit = off"]
         recorder = PredictionRecorder(store: PostgresModelStore(configuration: logConfiguration, logger: logger), logger: logger)
+        fitStatistics = StatisticsWriter(kind: "fit", store: store, logger: logger)
         latency = LatencyStatistics(service: service)
 
         migrate(waitingUpTo: configuration.startupWaitSeconds)
         tracker.start()
         recorder.start()
+        fitStatistics.start()
         latency.startPublishing(to: redis, logger: logger)
         startRepublishing()
     }
@@ -61,6 +65,7 @@ public final class AnomalyBackend: Sendable {
     public func shutdown(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
         recorder.flush(deadline: deadline)
+        fitStatistics.flush()
         try? latency.publish(to: redis)
         latency.stop()
         tracker.stop()

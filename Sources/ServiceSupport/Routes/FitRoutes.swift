@@ -26,7 +26,9 @@ public enum FitRoutes {
             backend.resolver.remember(stored)
             backend.publish(stored)
             backend.metrics.fits.increment()
-            backend.latency.record(.training, microseconds: (MonotonicClock.nanoseconds - started) / 1000)
+            let microseconds = (MonotonicClock.nanoseconds - started) / 1000
+            backend.latency.record(.training, microseconds: microseconds)
+            backend.fitStatistics.add(latencyMicroseconds: Double(microseconds))
             return try .json(FitResponse(stored))
         }
     }

@@ -16,6 +16,22 @@ public enum OperationalRoutes {
         var subscribed: Bool?
     }
 
+    /// Another service or a dependency as the monitoring service sees it.
+    public struct ComponentHealth: Codable, Sendable, Equatable {
+        public var state: String
+        public var rtt_ms: Double?
+        public var error: String?
+
+        public init(state: String, rtt_ms: Double? = nil, error: String? = nil) {
+            self.state = state
+            self.rtt_ms = rtt_ms
+            self.error = error
+        }
+    }
+
+    /// The other services' and dependencies' states, by name.
+    public typealias ServicesHealth = @Sendable () -> [String: ComponentHealth]
+
     struct PredictionLogHealth: Encodable {
         var pending: Int
         var written: Int
@@ -37,6 +53,8 @@ public enum OperationalRoutes {
         var prediction_log: PredictionLogHealth
         var unpublished_fits: Int
         var cached_models: Int
+        /// The monitoring service only: every service and dependency of the system.
+        var services: [String: ComponentHealth]?
     }
 
     struct Readiness: Encodable {
@@ -46,7 +64,7 @@ public enum OperationalRoutes {
     }
 
     /// Adds `/livez` (inline, no I/O), `/readyz`, `/healthcheck` and `/metrics`.
-    public static func add(to router: inout Router, service: String, backend: AnomalyBackend) {
+    public static func add(to router: inout Router, service: String, backend: AnomalyBackend, services: ServicesHealth? = nil) {
         let alive = Array(#"{"status":"ok"}"#.utf8)
         router.get("/livez", execution: .inline) { _ in .rawJSON(alive) }
 
@@ -86,7 +104,8 @@ public enum OperationalRoutes {
                 redis: DependencyHealth(state: redis.state, rtt_ms: redis.rtt_ms, error: redis.error, subscribed: subscribed),
                 prediction_log: PredictionLogHealth(pending: log.pending, written: log.written, dropped: log.dropped),
                 unpublished_fits: backend.unpublishedCount,
-                cached_models: backend.resolver.cachedCount
+                cached_models: backend.resolver.cachedCount,
+                services: services?()
             ))
         }
 

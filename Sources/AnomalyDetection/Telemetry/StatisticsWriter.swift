@@ -1,0 +1,60 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Adds up request statistics in memory and writes them to the store once a second from a thread of its
+/// own, so that no request waits on it; a failed write keeps them for the next try.
+public final class StatisticsWriter: Sendable {
+    private let store: any ModelStore
+    private let kind: String
+    private let logger: Logger
+    private let pending: Mutex<RequestStatistics>
+    private let stopped = Atomic<Bool>(false)
+
+    public init(kind: String, store: any ModelStore, logger: Logger) {
+        self.kind = kind
+        self.store = store
+        self.logger = logger
+        pending = Mutex(RequestStatistics(kind: kind))
+    }
+
+    public func start(intervalSeconds: Double = 1) {
+        BackgroundThread.start(name: "\(kind)-statistics") { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: intervalSeconds)
+                write()
+            }
+        }
+    }
+
+    public func add(latencyMicroseconds: Double, anomaly: Bool = false) {
+        pending.withLock { $0.add(latencyMicroseconds: latencyMicroseconds, anomaly: anomaly) }
+    }
+
+    public func add<Records: Sequence<PredictionRecord>>(_ records: Records) {
+        pending.withLock { statistics in
+            for record in records { statistics.add(record) }
+        }
+    }
+
+    /// Stops the thread and writes what is left.
+    public func flush() {
+        stopped.store(true, ordering: .relaxed)
+        write()
+    }
+
+    private func write() {
+        let taken = pending.withLock { statistics in
+            let taken = statistics
+            statistics = RequestStatistics(kind: kind)
+            return taken
+        }
+        guard !taken.isEmpty else { return }
+        do {
+            try store.record(taken)
+        } catch {
+            pending.withLock { $0.merge(taken) }
+            logger.warning("request statistics not written; will retry", metadata: ["kind": "\(kind)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import AnomalyDetection
+import Testing
+
+@Suite("Latency buckets and request statistics")
+struct LatencyBucketsTests {
+    @Test func eachLatencyFallsInTheBucketThatBoundsIt() {
+        for microseconds in [1.5, 3.0, 10, 99, 1_000, 123_456, 5e6] {
+            let index = LatencyBuckets.index(microseconds: microseconds)
+            #expect(microseconds <= LatencyBuckets.upperBound(index))
+            #expect(index == 0 || microseconds > LatencyBuckets.upperBound(index - 1))
+        }
+    }
+
+    @Test func percentilesAreWithinOneBucket() {
+        var buckets = LatencyBuckets()
+        for value in 1...1000 { buckets.record(microseconds: Double(value)) }
+        let p95 = buckets.percentile(0.95)!
+        #expect(p95 >= 950 && p95 <= 950 * 1.19)
+        #expect(LatencyBuckets().percentile(0.95) == nil)
+    }
+
+    @Test func statisticsMergeAsIfRecordedTogether() {
+        let records = (0..<10).map { (index: Int) -> PredictionRecord in
+            let series = index % 2 == 0 ? "a" : "b"
+            return PredictionRecord(seriesID: series, version: 1, timestamp: Int64(index), value: 1, anomaly: index % 3 == 0, zScore: 0, latencyMicroseconds: Float(index * 10))
+        }
+        var together = RequestStatistics(kind: "predict")
+        records.forEach { together.add($0) }
+        var first = RequestStatistics(kind: "predict"), second = RequestStatistics(kind: "predict")
+        records.prefix(4).forEach { first.add($0) }
+        records.dropFirst(4).forEach { second.add($0) }
+        first.merge(second)
+        #expect(first == together)
+        #expect(together.count == 10 && together.anomalies == 4)
+        #expect(together.series["a"]?.predictions == 5 && together.series["a"]?.anomalies == 2)
+        #expect(together.series["b"]?.lastAnomalyTimestamp == 9)
+    }
+}
