@@ -172,7 +172,8 @@ public final class PostgresModelStore: ModelStore {
         }
     }
 
-    private static func storedModel(_ row: PostgresRow) throws -> StoredModel {
+    /// A model from a row with the columns of `model_versions` (and `trained_at` as RFC 3339 text).
+    public static func storedModel(_ row: PostgresRow) throws -> StoredModel {
         guard let direction = Direction(rawValue: try row.string("direction")) else {
             throw PostgresError(kind: .statement, message: "unknown direction in model_versions")
         }

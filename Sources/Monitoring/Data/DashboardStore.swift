@@ -79,7 +79,7 @@ public final class DashboardStore: Sendable {
         guard let row = summary.namedRows.first else { return nil }
         return SeriesDetail(
             summary: try Self.seriesRow(row),
-            versions: try versions.namedRows.map { VersionRow(try Self.storedModel($0)) },
+            versions: try versions.namedRows.map { VersionRow(try PostgresModelStore.storedModel($0)) },
             recent_predictions: try predictions.namedRows.map(Self.recordedPrediction)
         )
     }
@@ -90,7 +90,7 @@ public final class DashboardStore: Sendable {
         let fetched = try use { connection -> (StoredModel, PostgresResult, PostgresResult)? in
             let model = try connection.execute(Queries.plotModel, [.text(seriesID), version.map { .int(Int64($0)) } ?? .null])
             guard let row = model.namedRows.first else { return nil }
-            let stored = try Self.storedModel(row)
+            let stored = try PostgresModelStore.storedModel(row)
             return (stored,
                     try connection.execute(Queries.trainingData, [.text(seriesID), .int(Int64(stored.version))]),
                     try connection.execute(Queries.recentPredictions, [.text(seriesID), .int(Int64(recent))]))
@@ -142,14 +142,6 @@ public final class DashboardStore: Sendable {
             predictions: try row.int("predictions"), anomalies: try row.int("anomalies"),
             last_anomaly_at: row["last_anomaly_at"], last_anomaly_timestamp: row["last_anomaly_ts"].flatMap { Int64($0) }
         )
-    }
-
-    private static func storedModel(_ row: PostgresRow) throws -> StoredModel {
-        let model = ThreeSigmaModel(
-            mean: try row.double("mean"), std: try row.double("std"), threshold: try row.double("threshold"),
-            direction: Direction(rawValue: try row.string("direction")) ?? .both, pointsUsed: try row.int("points_used")
-        )
-        return StoredModel(seriesID: try row.string("series_id"), version: try row.int("version"), model: model, trainedAt: try row.string("trained_at"))
     }
 
     private static func recordedPrediction(_ row: PostgresRow) throws -> RecordedPrediction {

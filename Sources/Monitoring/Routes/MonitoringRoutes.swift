@@ -13,7 +13,7 @@ public enum MonitoringRoutes {
         router.get("/dashboard") { try pages.dashboard($0) }
         router.get("/dashboard/series/:series_id") { try pages.series($0) }
         router.get("/plot") { try pages.plot($0, seriesID: $0.query["series_id"]) }
-        router.get("/plot/:series_id") { try pages.plot($0, seriesID: $0.pathParameters["series_id"]) }
+        router.get("/plot/:series_id") { try pages.plot($0, seriesID: $0.pathParameters["series_id"] ?? "") }
         router.get("/api/overview") { _ in try pages.overviewJSON() }
         router.get("/api/series") { try .json(pages.seriesPage($0)) }
         router.get("/api/series/:series_id") { try pages.seriesJSON($0) }
@@ -46,15 +46,15 @@ struct Pages: Sendable {
     }
 
     func series(_ request: HTTPRequest) throws -> HTTPResponse {
-        let seriesID = try validSeriesID(request.pathParameters["series_id"])
-        let version = try pinnedVersion(request)
+        let seriesID = try request.seriesID().rawValue
+        let version = try request.pinnedVersion()?.number
         let detail: SeriesDetail?
         let plot: PlotInput?
         do {
             detail = try store.seriesDetail(seriesID)
             plot = detail == nil ? nil : try store.plotInput(seriesID, version: version)
         } catch {
-            throw HTTPError(.serviceUnavailable, code: "dependency_unavailable", message: "Postgres is unavailable; retry shortly (\(error))", headers: ["Retry-After": "1"])
+            throw HTTPError.unavailable("Postgres", error)
         }
         guard let detail else {
             let body = "<header><p><a href=\"/dashboard\">← dashboard</a></p><h1>Unknown series</h1></header><p>No model has been trained for series '\(HTML.escape(seriesID))'.</p>"
@@ -69,12 +69,12 @@ struct Pages: Sendable {
 
     func plot(_ request: HTTPRequest, seriesID text: String?) throws -> HTTPResponse {
         let seriesID = try validSeriesID(text)
-        let version = try pinnedVersion(request)
+        let version = try request.pinnedVersion()?.number
         let input: PlotInput?
         do {
             input = try store.plotInput(seriesID, version: version)
         } catch {
-            throw HTTPError(.serviceUnavailable, code: "dependency_unavailable", message: "Postgres is unavailable; retry shortly (\(error))", headers: ["Retry-After": "1"])
+            throw HTTPError.unavailable("Postgres", error)
         }
         guard let input else {
             if let version { throw HTTPError.notFound("series '\(seriesID)' has no model version v\(version)") }
@@ -105,17 +105,17 @@ struct Pages: Sendable {
         do {
             return try store.seriesPage(query)
         } catch {
-            throw HTTPError(.serviceUnavailable, code: "dependency_unavailable", message: "Postgres is unavailable; retry shortly (\(error))", headers: ["Retry-After": "1"])
+            throw HTTPError.unavailable("Postgres", error)
         }
     }
 
     func seriesJSON(_ request: HTTPRequest) throws -> HTTPResponse {
-        let seriesID = try validSeriesID(request.pathParameters["series_id"])
+        let seriesID = try request.seriesID().rawValue
         let detail: SeriesDetail?
         do {
             detail = try store.seriesDetail(seriesID)
         } catch {
-            throw HTTPError(.serviceUnavailable, code: "dependency_unavailable", message: "Postgres is unavailable; retry shortly (\(error))", headers: ["Retry-After": "1"])
+            throw HTTPError.unavailable("Postgres", error)
         }
         guard let detail else { throw HTTPError.notFound("no model trained for series '\(seriesID)'") }
         return try .json(detail)
@@ -128,6 +128,7 @@ struct Pages: Sendable {
         return (backend.latency.localSummary(.inference), backend.latency.localSummary(.training))
     }
 
+    /// `/plot?series_id=`: the id from the query (the path form uses `request.seriesID()`).
     private func validSeriesID(_ text: String?) throws -> String {
         guard let text else {
             throw HTTPError(.unprocessableContent, code: "validation_error", message: "series_id is required", field: "series_id")
@@ -135,16 +136,7 @@ struct Pages: Sendable {
         do {
             return try SeriesID(text).rawValue
         } catch let error as ValidationError {
-            throw HTTPError(.unprocessableContent, code: "validation_error", message: error.message, field: error.field)
-        }
-    }
-
-    private func pinnedVersion(_ request: HTTPRequest) throws -> Int? {
-        guard let text = request.query["version"] else { return nil }
-        do {
-            return try ModelVersion(parsing: Substring(text)).number
-        } catch let error as ValidationError {
-            throw HTTPError(.unprocessableContent, code: "validation_error", message: error.message, field: error.field)
+            throw HTTPError(validation: error)
         }
     }
 

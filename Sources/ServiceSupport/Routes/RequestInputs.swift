@@ -4,7 +4,7 @@ import HTTPServer
 /// Reading the path and query of a request into validated values; every failure is a 422 naming the field.
 extension HTTPRequest {
     /// The `series_id` path parameter, validated.
-    func seriesID() throws -> SeriesID {
+    public func seriesID() throws -> SeriesID {
         do {
             return try SeriesID(pathParameters["series_id"] ?? "")
         } catch let error as ValidationError {
@@ -13,7 +13,7 @@ extension HTTPRequest {
     }
 
     /// `?version=v3` or `?version=3`, or nil for the latest.
-    func pinnedVersion() throws -> ModelVersion? {
+    public func pinnedVersion() throws -> ModelVersion? {
         guard let text = query["version"] else { return nil }
         do {
             return try ModelVersion(parsing: Substring(text))
@@ -34,12 +34,12 @@ extension HTTPRequest {
 
 extension HTTPError {
     /// 422 with the field the rule is about.
-    init(validation error: ValidationError) {
+    public init(validation error: ValidationError) {
         self.init(.unprocessableContent, code: "validation_error", message: error.message, field: error.field)
     }
 
     /// 503 with `Retry-After`, for a dependency that is down.
-    static func unavailable(_ what: String, _ error: any Error) -> HTTPError {
+    public static func unavailable(_ what: String, _ error: any Error) -> HTTPError {
         HTTPError(.serviceUnavailable, code: "dependency_unavailable", message: "\(what) is unavailable; retry shortly (\(error))", headers: ["Retry-After": "1"])
     }
 }
