@@ -11,7 +11,7 @@ RELEASE_BIN := .build/release
 PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift PathParameters.swift HTTPHeaders.swift \
 	HTTPMethod.swift HTTPVersion.swift HTTPStatus.swift PercentDecoding.swift QueryParameters.swift)
 
-.PHONY: help deps deps-runtime build release start stop restart status logs test test-socket test-fuzz test-integration test-all perf-light bench bench-predict clean
+.PHONY: help deps deps-runtime build release start stop restart status logs demo dataset test test-socket test-fuzz test-integration test-all perf-light perf bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ build: deps-runtime ## Debug build
 release: deps-runtime ## Release build
 	swift build -c release
 
-start: release ## Build and start the three services in the background (logs and pids in run/)
+start: release ## Install what is missing, build, start Postgres and Redis (project-local unless DATABASE_URL/REDIS_URL answer) and the three services; wait until ready
 	@scripts/services.sh start
 
 stop: ## Stop what `make start` started, gracefully
@@ -41,6 +41,12 @@ status: ## Each service's process and health
 
 logs: ## Follow the services' logs
 	@tail -n 50 -F run/*.log
+
+demo: ## Train the dataset/ series and stream predictions to the running services (make start first)
+	@python3 scripts/demo.py
+
+dataset: ## Regenerate the sample CSVs in dataset/ (seeded: the same bytes every time)
+	python3 dataset/generate.py
 
 test: deps ## Unit tests (swift test)
 	swift test
@@ -66,8 +72,12 @@ perf-light: release ## A short load run against the running services (make start
 bench-predict: release ## /predict (cached, latest) against nginx: starts Postgres, Redis and the services, inference pinned to CPU 1
 	@scripts/bench-predict.sh
 
+perf: release ## The README's benchmarks: /predict vs nginx, /fit 10k and 1M points, inference RSS with 100k series
+	@scripts/perf.sh
+
 bench: release ## /livez against nginx, both pinned to CPU 1, wrk on CPU 0
 	@scripts/bench-livez.sh
 
-clean: ## Remove build products and run-time data
+clean: stop ## Stop what make start started, then remove build products and run-time data
+	@scripts/backends.sh stop
 	rm -rf .build run

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A project-local Postgres and Redis for `make start`, benchmarks and demos.
-#   scripts/backends.sh start|stop|status|env
+#   scripts/backends.sh start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir
 # Data lives under run/ (git-ignored), or under /var/tmp when the postgres user cannot reach run/.
 # Postgres refuses to run as root, so as root it runs as the `postgres` user.
 # Env: BACKEND_PG_PORT (55432), BACKEND_REDIS_PORT (56379).
@@ -67,9 +67,14 @@ print_env() {
 case ${1:-} in
   start) start_postgres; start_redis; print_env ;;
   stop) stop_redis; stop_postgres ;;
+  start-postgres) start_postgres ;;
+  start-redis) start_redis ;;
+  stop-postgres) stop_postgres ;;
+  stop-redis) stop_redis ;;
+  pg-dir) pg_dir ;;
   status)
     as_pg "$pg_bin/pg_ctl" -D "$(pg_dir)/data" status >/dev/null 2>&1 && echo "postgres: up (:$pg_port)" || echo "postgres: down"
     redis-cli -p "$redis_port" ping >/dev/null 2>&1 && echo "redis: up (:$redis_port)" || echo "redis: down" ;;
   env) print_env ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir" >&2; exit 2 ;;
 esac

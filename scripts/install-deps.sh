@@ -4,8 +4,8 @@
 set -euo pipefail
 profile=${1:-test}
 # postgresql-15 and redis-server: make start runs project-local ones unless DATABASE_URL/REDIS_URL point elsewhere.
-runtime=(pkg-config libpq-dev libhiredis-dev curl postgresql-15 redis-server)
-test_only=(wrk nginx-light python3 python3-pip chromium)
+runtime=(pkg-config libpq-dev libhiredis-dev curl postgresql-15 redis-server python3)
+test_only=(wrk nginx-light python3-pip chromium)
 packages=("${runtime[@]}")
 [[ $profile == test ]] && packages+=("${test_only[@]}")
 
