@@ -3,13 +3,13 @@
 #   scripts/backends.sh start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir
 # Data lives under run/ (git-ignored), or under /var/tmp when the postgres user cannot reach run/.
 # Postgres refuses to run as root, so as root it runs as the `postgres` user.
-# Env: BACKEND_PG_PORT (55432), BACKEND_REDIS_PORT (56379).
+# Env: BACKEND_PG_PORT (55432), BACKEND_REDIS_PORT (56379), RUN_DIR (./run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pg_port=${BACKEND_PG_PORT:-55432}
 redis_port=${BACKEND_REDIS_PORT:-56379}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-run_dir=$PWD/run
+run_dir=${RUN_DIR:-$PWD/run}
 
 as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -18,7 +18,7 @@ as_pg() {
 pg_dir() {
   local dir=$run_dir/postgres
   if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run_dir" 2>/dev/null; then
-    dir=/var/tmp/anomaly-detection-$(echo "$PWD" | md5sum | cut -c1-8)/postgres
+    dir=/var/tmp/anomaly-detection-$(echo "$run_dir" | md5sum | cut -c1-8)/postgres
   fi
   echo "$dir"
 }

@@ -28,5 +28,5 @@ fi
 command -v swift >/dev/null || { echo "Swift 6 toolchain not found on PATH (https://www.swift.org/install/)" >&2; exit 1; }
 
 if [[ $profile == test ]]; then
-  python3 -c 'import pytest, numpy, yaml, openapi_spec_validator' 2>/dev/null || python3 -m pip install -q -r Tests/system/requirements.txt
+  python3 -c 'import pytest, numpy, yaml, openapi_spec_validator, schemathesis' 2>/dev/null && command -v hadolint >/dev/null || python3 -m pip install -q -r Tests/system/requirements.txt
 fi

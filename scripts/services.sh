@@ -6,7 +6,7 @@
 # Running `start` twice is harmless; `stop` stops exactly what `start` started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run_dir=run
+run_dir=${RUN_DIR:-run}
 bin_dir=${BIN_DIR:-.build/release}
 services=("training 8000 TRAINING_PORT" "inference 8001 INFERENCE_PORT" "monitoring 8002 MONITORING_PORT")
 [[ -f .env ]] && { set -a; source .env; set +a; }

@@ -1,0 +1,149 @@
+"""`make start` / `make status` / `make stop` as a new user meets them (scripts/services.sh, which the
+Makefile targets call after building): project-local Postgres and Redis started when no reachable ones
+are configured, every service ready, the URLs printed, a second start harmless, a taken port named,
+and stop leaving no process behind; with DATABASE_URL/REDIS_URL answering, those are used and left alone.
+
+Everything runs on free ports with its own RUN_DIR, so a developer's own `make start` is not touched.
+"""
+import os
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+from api_client import post
+from backing_stores import free_port, port_open, wait_port_closed
+from service_processes import ROOT, SCRUBBED, bin_dir
+
+SCRIPT = str(ROOT / "scripts" / "services.sh")
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is not alive: its parent (init in this sandbox) has not reaped it yet.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_dead(pid, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} still running {timeout}s after make stop"
+        time.sleep(0.05)
+
+
+class Suite:
+    def __init__(self, run_dir, extra_env=None):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(run_dir, 0o755)
+        self.run_dir = run_dir
+        self.ports = {"training": free_port(), "inference": free_port(), "monitoring": free_port()}
+        self.pg_port, self.redis_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
+        env.update({
+            "RUN_DIR": str(run_dir), "BIN_DIR": str(bin_dir()),
+            "TRAINING_PORT": str(self.ports["training"]), "INFERENCE_PORT": str(self.ports["inference"]),
+            "MONITORING_PORT": str(self.ports["monitoring"]),
+            "TRAINING_URL": f"http://127.0.0.1:{self.ports['training']}",
+            "INFERENCE_URL": f"http://127.0.0.1:{self.ports['inference']}",
+            "BACKEND_PG_PORT": str(self.pg_port), "BACKEND_REDIS_PORT": str(self.redis_port),
+        })
+        env.update(extra_env or {})
+        self.env = env
+
+    def run(self, command, check=True, timeout=120):
+        result = subprocess.run([SCRIPT, command], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check:
+            assert result.returncode == 0, f"services.sh {command} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        return result
+
+    def pids(self):
+        return {name: int((self.run_dir / f"{name}.pid").read_text()) for name in self.ports if (self.run_dir / f"{name}.pid").exists()}
+
+
+@pytest.fixture
+def suite(run_dir):
+    created = Suite(run_dir / f"make-start-{time.monotonic_ns()}")
+    yield created
+    created.run("stop", check=False)
+
+
+def test_start_brings_everything_up_status_reports_it_and_stop_leaves_nothing(suite):
+    started = suite.run("start")
+    out = started.stdout
+    assert f"postgresql://postgres@127.0.0.1:{suite.pg_port}/postgres (project-local" in out
+    assert f"redis://127.0.0.1:{suite.redis_port} (project-local)" in out
+    for name, port in suite.ports.items():
+        assert re.search(rf"^{name}\s+http://127\.0\.0\.1:{port}\s+ready", out, re.M), out
+    assert f"http://127.0.0.1:{suite.ports['monitoring']}/dashboard" in out
+    assert f"http://127.0.0.1:{suite.ports['training']}/docs" in out
+    assert port_open(suite.pg_port) and port_open(suite.redis_port)
+
+    # The seed flow works against what it started.
+    fit = post(suite.ports["training"], "/fit/make-start", {"timestamps": [1, 2, 3, 4], "values": [10, 11, 12, 13]})
+    assert fit.status == 200, fit
+    predict = post(suite.ports["inference"], "/predict/make-start", {"timestamp": "5", "value": 99})
+    assert predict.status == 200 and predict.json["anomaly"] is True, predict
+
+    status_out = suite.run("status").stdout
+    for name in suite.ports:
+        assert re.search(rf"^{name}\s+pid \d+\s+:{suite.ports[name]}\s+ok\s+postgres up\s+redis up", status_out, re.M), status_out
+    assert re.search(r"^postgres\s+up", status_out, re.M) and re.search(r"^redis\s+up", status_out, re.M), status_out
+
+    # Twice is harmless: the same processes keep running.
+    before = suite.pids()
+    again = suite.run("start")
+    assert suite.pids() == before
+    assert again.stdout.count("already running") == 3, again.stdout
+
+    redis_pid = int((suite.run_dir / "redis.pid").read_text())
+    stopped = suite.run("stop")
+    for name, pid in before.items():
+        wait_dead(pid)
+        assert f"{name}-service stopped" in stopped.stdout
+    wait_dead(redis_pid)
+    wait_port_closed(suite.pg_port, timeout=20)
+    wait_port_closed(suite.redis_port, timeout=20)
+    assert not any(suite.run_dir.glob("*.pid")), list(suite.run_dir.glob("*.pid"))
+    assert all(re.search(rf"^{name}\s+stopped", suite.run("status").stdout, re.M) for name in suite.ports)
+
+
+def test_a_taken_port_is_named(suite):
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", suite.ports["inference"]))
+        squatter.listen()
+        result = suite.run("start", check=False)
+    assert result.returncode != 0
+    assert f"port {suite.ports['inference']} is already taken" in result.stderr and "INFERENCE_PORT" in result.stderr, result.stderr
+
+
+def test_reachable_database_and_redis_are_used_and_left_running(run_dir, pg, redis):
+    suite = Suite(run_dir / f"make-start-ext-{time.monotonic_ns()}", {"DATABASE_URL": pg.url, "REDIS_URL": redis.url})
+    try:
+        out = suite.run("start").stdout
+        assert f"{pg.url} (answering; not started by us)" in out, out
+        assert "project-local" not in out
+        assert not port_open(suite.pg_port) and not port_open(suite.redis_port)
+        fit = post(suite.ports["training"], "/fit/make-start-ext", {"timestamps": [1, 2, 3], "values": [1, 2, 3]})
+        assert fit.status == 200, fit
+    finally:
+        suite.run("stop")
+    assert port_open(pg.port) and port_open(redis.port), "make stop stopped servers it had not started"
+
+
+def test_an_unreachable_configured_database_is_an_error_not_a_silent_substitute(run_dir):
+    dead = free_port()
+    suite = Suite(run_dir / f"make-start-dead-{time.monotonic_ns()}", {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{dead}/postgres"})
+    result = suite.run("start", check=False)
+    assert result.returncode != 0
+    assert f"DATABASE_URL=postgresql://postgres@127.0.0.1:{dead}/postgres does not answer" in result.stderr, result.stderr
+    assert not suite.pids()
