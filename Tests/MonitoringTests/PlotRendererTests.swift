@@ -86,6 +86,18 @@ struct PlotRendererTests {
         #expect(times.first?.label.count == 5)   // HH:MM
     }
 
+    /// Timestamps are whatever non-negative Int64 a client fitted: the axis must not overflow on them.
+    @Test func timestampsAtTheEdgeOfInt64RenderWithoutOverflow() throws {
+        let ticks = AxisTicks.times(low: 0, high: .max)
+        #expect(!ticks.isEmpty && ticks.count <= 50)
+        #expect(ticks.map(\.value) == ticks.map(\.value).sorted())
+        #expect(AxisTicks.times(low: .max - 10, high: .max).allSatisfy { $0.value >= .max - 10 })
+        let input = PlotInput(seriesID: "s", version: 1, model: model(), timestamps: [0, .max / 2, .max], values: [1, 2, 3], predictions: [])
+        let svg = PlotRenderer(width: 960, height: 420).render(input)
+        let points = try #require(attribute("points", of: "polyline", in: svg))
+        #expect(points.split(separator: " ").count == 3)
+    }
+
     private func attribute(_ name: String, of element: String, in svg: String) -> String? {
         guard let start = svg.range(of: "<" + element) else { return nil }
         let rest = svg[start.upperBound...]

@@ -75,7 +75,10 @@ public struct ThreeSigmaModel: Sendable, Equatable, Codable {
         case .upper: anomaly = value > upperBound
         case .lower: anomaly = value < lowerBound
         }
-        return Prediction(anomaly: anomaly, zScore: (value - mean) / std)
+        // A finite value far enough out overflows the division; JSON has no infinity, so the score
+        // saturates at the largest finite Double (the verdict is already decided above).
+        let z = (value - mean) / std
+        return Prediction(anomaly: anomaly, zScore: z.isNaN ? 0 : min(max(z, -.greatestFiniteMagnitude), .greatestFiniteMagnitude))
     }
 
     /// Scores many points, in input order.
@@ -87,7 +90,7 @@ public struct ThreeSigmaModel: Sendable, Equatable, Codable {
 /// The verdict on one point.
 public struct Prediction: Sendable, Equatable {
     public let anomaly: Bool
-    /// `(value − mean) / std`.
+    /// `(value − mean) / std`, saturated to a finite number when that overflows.
     public let zScore: Double
 }
 

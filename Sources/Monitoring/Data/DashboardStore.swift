@@ -147,8 +147,13 @@ public final class DashboardStore: Sendable {
     private static func recordedPrediction(_ row: PostgresRow) throws -> RecordedPrediction {
         RecordedPrediction(
             timestamp: Int64(try row.int("ts")), value: try row.double("value"), anomaly: try row.bool("anomaly"),
-            z_score: try row.double("z_score"), version: try row.int("version"), recorded_at: try row.string("recorded_at")
+            z_score: saturated(try row.double("z_score")), version: try row.int("version"), recorded_at: try row.string("recorded_at")
         )
+    }
+
+    /// Scores are logged as float4, where a large finite score becomes infinity; JSON has none.
+    static func saturated(_ value: Double) -> Double {
+        value.isNaN ? 0 : min(max(value, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
     }
 }
 

@@ -21,13 +21,19 @@ public enum AxisTicks {
     public static func times(low: Int64, high: Int64, target: Int = 6) -> [(value: Int64, label: String)] {
         guard high > low else { return [(low, label(low, step: 1))] }
         let steps: [Int64] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800, 2_592_000, 7_776_000, 31_536_000]
-        let rough = (high - low) / Int64(max(target, 1))
+        // Timestamps are any non-negative Int64 a client sent: the span and the steps must not overflow.
+        let span = high.subtractingReportingOverflow(low)
+        let rough = (span.overflow ? Int64.max : span.partialValue) / Int64(max(target, 1))
         let step = steps.first { $0 >= rough } ?? max(rough, 1)
+        let first = low.addingReportingOverflow(step - 1)
+        guard !first.overflow else { return [(low, label(low, step: step))] }
         var ticks: [(Int64, String)] = []
-        var tick = (low + step - 1) / step * step
+        var tick = first.partialValue / step * step
         while tick <= high && ticks.count < 50 {
             ticks.append((tick, label(tick, step: step)))
-            tick += step
+            let next = tick.addingReportingOverflow(step)
+            if next.overflow { break }
+            tick = next.partialValue
         }
         return ticks
     }

@@ -57,8 +57,9 @@ public struct PlotRenderer: Sendable {
         let pad = high > low ? (high - low) * 0.05 : max(abs(low) * 0.05, 1)
         let (yMin, yMax) = (low - pad, high + pad)
         let tMin = allTimes.min() ?? 0, tMax = allTimes.max() ?? 1
-        let tSpan = Double(max(tMax - tMin, 1))
-        func x(_ t: Int64) -> Double { left + Double(t - tMin) / tSpan * plotWidth }
+        // In Double: a client's timestamps may span more than Int64 can subtract.
+        let tSpan = max(Double(tMax) - Double(tMin), 1)
+        func x(_ t: Int64) -> Double { left + (Double(t) - Double(tMin)) / tSpan * plotWidth }
         func y(_ v: Double) -> Double {
             let clamped = min(max(v, yMin), yMax)
             return top + (1 - (clamped - yMin) / (yMax - yMin)) * plotHeight

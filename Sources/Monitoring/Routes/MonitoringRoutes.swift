@@ -143,7 +143,12 @@ struct Pages: Sendable {
     private func seriesQuery(_ request: HTTPRequest, pageSizeAllowed: Bool) throws -> SeriesQuery {
         let query = request.query
         var result = SeriesQuery()
-        result.search = String((query["q"] ?? "").prefix(128))
+        let search = query["q"] ?? ""
+        // Postgres refuses NUL in a text parameter, and no series id holds a control character.
+        guard !search.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw HTTPError(.unprocessableContent, code: "validation_error", message: "q must not contain control characters", field: "q")
+        }
+        result.search = String(search.prefix(128))
         if let sort = query["sort"] {
             guard let value = SeriesQuery.Sort(rawValue: sort) else {
                 throw HTTPError(.unprocessableContent, code: "validation_error", message: "sort must be one of \(SeriesQuery.Sort.allCases.map(\.rawValue).joined(separator: ", "))", field: "sort")
