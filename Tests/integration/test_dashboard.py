@@ -158,6 +158,8 @@ def test_healthcheck_is_the_system_view(svc, trained):
 
 
 def test_overview_counts_per_minute(svc, trained):
+    # The predictions of the fixture were sent seconds ago: they are in the last 60 s.
+    until(lambda: expect(get(svc.monitoring.port, "/api/overview"))["totals"]["predictions_last_minute"] >= 1, timeout=10)
     overview = expect(get(svc.monitoring.port, "/api/overview"))
     totals = overview["totals"]
     assert totals["series_trained"] >= 2 and totals["model_versions"] >= 3

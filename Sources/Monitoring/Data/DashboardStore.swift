@@ -1,4 +1,5 @@
 import AnomalyDetection
+import Foundation
 import Logging
 
 /// The dashboard's reads from Postgres: indexed lookups and the counters the writers keep (`series_stats`,
@@ -32,15 +33,26 @@ public final class DashboardStore: Sendable {
         let perMinute = try minutes.namedRows.map(Self.minuteStatistics)
         let predictions = try row.int("predictions")
         let anomalies = try row.int("anomalies")
-        // The last complete minute.
-        let last = perMinute.filter { $0.kind == "predict" }.dropLast().last
+        let recent = Self.lastSixtySeconds(perMinute.filter { $0.kind == "predict" }, now: Date().timeIntervalSince1970)
         return Overview(
             series_trained: try row.int("series"), model_versions: try row.int("versions"),
             predictions: predictions, anomalies: anomalies,
             anomaly_rate: predictions > 0 ? Double(anomalies) / Double(predictions) : 0,
-            predictions_last_minute: last?.requests ?? 0, anomalies_last_minute: last?.anomalies ?? 0,
+            predictions_last_minute: recent.requests, anomalies_last_minute: recent.anomalies,
             minutes: perMinute
         )
+    }
+
+    /// The last 60 seconds from per-minute counts: all of the current minute plus the share of the
+    /// previous one that is still inside the window (counts are assumed even within a minute).
+    static func lastSixtySeconds(_ minutes: [MinuteStatistics], now: Double) -> (requests: Int, anomalies: Int) {
+        let current = Int64(now / 60) * 60
+        let share = 1 - (now - Double(current)) / 60
+        let this = minutes.first { $0.minute == current }, previous = minutes.first { $0.minute == current - 60 }
+        func blend(_ value: (MinuteStatistics) -> Int) -> Int {
+            (this.map(value) ?? 0) + Int((Double(previous.map(value) ?? 0) * share).rounded())
+        }
+        return (blend(\.requests), blend(\.anomalies))
     }
 
     public func seriesPage(_ query: SeriesQuery) throws -> SeriesPage {

@@ -54,9 +54,9 @@ public struct DashboardView: Sendable {
         html += card("series trained", PageLayout.count(overview.series_trained), id: "series-trained")
         html += card("model versions", PageLayout.count(overview.model_versions), id: "model-versions")
         html += card("predictions", PageLayout.count(overview.predictions), id: "predictions")
-        html += card("predictions last minute", PageLayout.count(overview.predictions_last_minute), id: "predictions-minute")
+        html += card("predictions, last 60 s", PageLayout.count(overview.predictions_last_minute), id: "predictions-minute")
         html += card("anomalies", PageLayout.count(overview.anomalies), id: "anomalies", alert: overview.anomalies > 0)
-        html += card("anomalies last minute", PageLayout.count(overview.anomalies_last_minute), id: "anomalies-minute")
+        html += card("anomalies, last 60 s", PageLayout.count(overview.anomalies_last_minute), id: "anomalies-minute")
         html += card("anomaly rate", PageLayout.percent(overview.anomaly_rate), id: "anomaly-rate")
         if let dropped = status.dropped_prediction_records {
             html += card("prediction records dropped", PageLayout.count(dropped), id: "dropped", alert: dropped > 0)
