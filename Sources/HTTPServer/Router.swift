@@ -73,6 +73,28 @@ public struct Router: Sendable {
         add(.post, pattern, execution: execution, handler: handler)
     }
 
+    /// A check that runs before a route's handler (and before its fast path); it throws (say a 401) to refuse.
+    public typealias Precondition = @Sendable (HTTPRequest) throws -> Void
+
+    /// Puts `precondition(method, pattern)` in front of every route added so far, where it returns one:
+    /// access control and the like, decided once per route at start-up instead of in every handler.
+    public mutating func require(_ precondition: (HTTPMethod, String) -> Precondition?) {
+        func guarded(_ route: Route) -> Route {
+            guard let check = precondition(route.method, route.pattern) else { return route }
+            let handler = route.handler
+            let execution: Execution
+            if case .inlineFirst(let fastPath) = route.execution {
+                execution = .inlineFirst(fastPath: { request in try check(request); return try fastPath(request) })
+            } else {
+                execution = route.execution
+            }
+            return Route(method: route.method, pattern: route.pattern, execution: execution,
+                         handler: { request in try check(request); return try handler(request) }, segments: route.segments)
+        }
+        literalRoutes = literalRoutes.map { ($0.path, $0.routes.map(guarded)) }
+        parameterRoutes = parameterRoutes.map(guarded)
+    }
+
     /// Finds the route for `method` and `path` (the percent-encoded path of the target).
     public func resolve(method: HTTPMethod, path: Substring) -> Resolution {
         if path.utf8.contains(UInt8(ascii: "%")) {

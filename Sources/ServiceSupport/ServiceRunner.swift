@@ -31,6 +31,11 @@ public struct ServiceRunner {
             let services = try addRoutes(&router, backend, environment)
             OperationalRoutes.add(to: &router, service: service, backend: backend, services: services)
             DocumentationRoutes.add(to: &router, environment: environment)
+            let access = try AccessPolicy.from(environment, service: service)
+            router.require(access.precondition)
+            if access.isEnabled {
+                logger.info("tokens required", metadata: ["writes": "\(access.writeToken != nil)", "reads": "\(access.readToken != nil)"])
+            }
             return { deadline in backend.shutdown(deadline: deadline) }
         }
     }

@@ -29,7 +29,8 @@ struct LoadTest: ParsableCommand {
             predict: (predictEndpoint, config.targets.predictPath),
             fit: (fitEndpoint, config.targets.fitPath),
             anomalyFraction: config.workload.anomalyFraction,
-            seed: config.workload.seed
+            seed: config.workload.seed,
+            token: options.token ?? ProcessInfo.processInfo.environment["API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         )
         let predictAddress = config.sendsPredicts ? try SocketAddress.resolve(host: predictEndpoint.host, port: predictEndpoint.port) : nil
         let fitAddress = config.sendsFits ? try SocketAddress.resolve(host: fitEndpoint.host, port: fitEndpoint.port) : nil

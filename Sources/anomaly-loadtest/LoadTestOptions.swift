@@ -59,6 +59,9 @@ struct LoadTestOptions: ParsableArguments {
     @Option(name: .customLong("fit-path"), help: "Fit path on the training URL; {series} is replaced by the series id.")
     var fitPath = "/fit/{series}"
 
+    @Option(help: "Bearer token for services that require one (default: API_TOKEN from the environment).")
+    var token: String?
+
     @Flag(help: "Print the summary as one JSON object on stdout.")
     var json = false
 

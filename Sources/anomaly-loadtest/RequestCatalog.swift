@@ -16,13 +16,14 @@ struct RequestCatalog: Sendable {
     ///   - fit: where fits go, and the request target on that endpoint.
     ///   - anomalyFraction: share of predicts far outside the band.
     ///   - seed: seed for the predict values.
-    init(series: TrainingSeries, predict: (endpoint: ServiceEndpoint, path: String), fit: (endpoint: ServiceEndpoint, path: String), anomalyFraction: Double, seed: UInt64) {
+    ///   - token: the bearer token every request carries, if any.
+    init(series: TrainingSeries, predict: (endpoint: ServiceEndpoint, path: String), fit: (endpoint: ServiceEndpoint, path: String), anomalyFraction: Double, seed: UInt64, token: String? = nil) {
         let samples = PredictSample.samples(continuing: series, count: Self.predictPoolSize, anomalyFraction: anomalyFraction, seed: seed)
         let predictTarget = predict.endpoint.target(predict.path)
         predictRequests = samples.map {
-            HTTPRequestEncoder.post(target: predictTarget, authority: predict.endpoint.authority, body: $0.jsonBody)
+            HTTPRequestEncoder.post(target: predictTarget, authority: predict.endpoint.authority, body: $0.jsonBody, token: token)
         }
-        fitRequest = HTTPRequestEncoder.post(target: fit.endpoint.target(fit.path), authority: fit.endpoint.authority, body: series.fitBody())
+        fitRequest = HTTPRequestEncoder.post(target: fit.endpoint.target(fit.path), authority: fit.endpoint.authority, body: series.fitBody(), token: token)
         expectedAnomalyRate = Double(samples.filter(\.isAnomalous).count) / Double(samples.count)
     }
 

@@ -12,6 +12,30 @@ struct RouterTests {
         return router
     }
 
+    @Test func preconditionsGuardHandlersAndFastPathsOfTheRoutesTheyChoose() throws {
+        struct Refused: Error {}
+        var router = makeRouter()
+        router.add(.post, "/predict/:series_id", execution: .inlineFirst(fastPath: { _ in .text("fast") })) { _ in .text("slow") }
+        let needsAuthorization: Router.Precondition = { request in
+            if request.headers["authorization"] == nil { throw Refused() }
+        }
+        router.require { method, _ in method == .post ? needsAuthorization : nil }
+        let anonymous = HTTPRequest(method: .post, target: "/x"), signed = HTTPRequest(method: .post, target: "/x", headers: ["Authorization": "t"])
+        guard case .matched(let fit, _) = router.resolve(method: .post, path: "/fit/a"),
+              case .matched(let predict, _) = router.resolve(method: .post, path: "/predict/a"),
+              case .matched(let livez, _) = router.resolve(method: .get, path: "/livez"),
+              case .inlineFirst(let fastPath) = predict.execution else {
+            Issue.record("routes lost their match or execution")
+            return
+        }
+        #expect(throws: Refused.self) { try fit.handler(anonymous) }
+        #expect(throws: Refused.self) { try predict.handler(anonymous) }
+        #expect(throws: Refused.self) { try fastPath(anonymous) }
+        #expect(try fastPath(signed)?.body == Array("fast".utf8))
+        #expect(try predict.handler(signed).body == Array("slow".utf8))
+        #expect(try livez.handler(anonymous).body == Array("live".utf8))
+    }
+
     @Test func literalRouteMatches() throws {
         guard case .matched(let route, let parameters) = makeRouter().resolve(method: .get, path: "/livez") else {
             Issue.record("no match")

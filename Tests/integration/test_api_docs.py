@@ -157,7 +157,10 @@ def test_identifiers_have_their_patterns(spec):
     series = resolve(spec, {"$ref": "#/components/parameters/SeriesIdPath"})["schema"]
     version = resolve(spec, {"$ref": "#/components/parameters/VersionQuery"})["schema"]
     assert series["pattern"] == "^[A-Za-z0-9_.-]{1,128}$"
-    assert version["pattern"] == "^[vV]?[0-9]+$"
+    # What the services accept as a version: 1 to 9 digits, no leading zero, optionally after v or V.
+    accepted, refused = ["3", "v3", "V17", "999999999"], ["0", "v0", "03", "1234567890", "x", "v", "3v", ""]
+    assert all(re.fullmatch(version["pattern"].strip("^$"), v) for v in accepted)
+    assert not any(re.fullmatch(version["pattern"].strip("^$"), v) for v in refused)
 
 
 def _examples(spec):
