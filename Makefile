@@ -11,7 +11,7 @@ RELEASE_BIN := .build/release
 PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift PathParameters.swift HTTPHeaders.swift \
 	HTTPMethod.swift HTTPVersion.swift HTTPStatus.swift PercentDecoding.swift QueryParameters.swift)
 
-.PHONY: help deps deps-runtime build release start stop restart status logs demo dataset test test-socket test-fuzz test-integration test-all perf-light perf bench bench-predict clean
+.PHONY: help deps deps-runtime build release start stop restart status logs demo dataset test test-socket test-fuzz test-integration test-chaos test-all perf-light perf bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,7 +64,10 @@ test-fuzz: deps ## libFuzzer on the HTTP parser for FUZZ_SECONDS (default 60) un
 test-integration: deps release ## Against real Postgres and Redis the tests start on free ports: seeds, model, versions, faults
 	BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/integration -q -rA --tb=short
 
-test-all: test-fuzz test test-socket test-integration ## Everything: fuzz, unit, socket and integration tests
+test-chaos: deps release ## Faults under load: Redis and Postgres killed, training SIGKILLed, SIGTERM mid-load (report in .build/artifacts/chaos.txt)
+	BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/chaos -q -rA --tb=short
+
+test-all: test-fuzz test test-socket test-integration test-chaos ## Everything: fuzz, unit, socket, integration (with browser and API conformance) and chaos tests
 
 perf-light: release ## A short load run against the running services (make start): 10 s of predicts over 32 connections
 	$(RELEASE_BIN)/anomaly-loadtest --series perf-light --connections 32 --duration 10
