@@ -7,11 +7,12 @@ SHELL := /bin/bash
 export PKG_CONFIG_PATH := $(CURDIR)/build-support/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 
 FUZZ_SECONDS ?= 60
+CHAOS_SCHEMATHESIS_EXAMPLES ?= 100
 RELEASE_BIN := .build/release
 PARSER_SOURCES := $(addprefix Sources/HTTPServer/,RequestParser.swift RequestLimits.swift HTTPRequest.swift PathParameters.swift HTTPHeaders.swift \
 	HTTPMethod.swift HTTPVersion.swift HTTPStatus.swift PercentDecoding.swift QueryParameters.swift)
 
-.PHONY: help deps deps-runtime build release start stop restart status logs demo dataset test test-socket test-fuzz test-integration test-chaos test-all perf-light perf bench bench-predict clean
+.PHONY: help deps deps-runtime build release start stop restart status logs demo dataset test test-socket test-fuzz test-integration test-chaos test-all perf-light perf soak bench bench-predict clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,14 +59,15 @@ test-fuzz: deps ## libFuzzer on the HTTP parser for FUZZ_SECONDS (default 60) un
 	@mkdir -p .build/fuzz/corpus
 	swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name ParserFuzz \
 		$(PARSER_SOURCES) fuzz/ParserFuzzer.swift -o .build/fuzz/parser-fuzzer
-	.build/fuzz/parser-fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+	.build/fuzz/parser-fuzzer -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 -detect_leaks=1 \
 		.build/fuzz/corpus fuzz/seeds 2>&1 | grep -E "^(Done|stat::number_of_executed|stat::peak_rss|==|SUMMARY|Fatal|.*ERROR)" 
 
 test-integration: deps release ## Against real Postgres and Redis the tests start on free ports: seeds, model, versions, faults
 	BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/integration -q -rA --tb=short
 
-test-chaos: deps release ## Faults under load: Redis and Postgres killed, training SIGKILLed, SIGTERM mid-load (report in .build/artifacts/chaos.txt)
+test-chaos: deps release ## Faults and load: Redis/Postgres killed, SIGKILL, SIGTERM, 10k connections, slowloris, scale-out behind nginx, schemathesis at 4x budget (report: .build/artifacts/chaos.txt)
 	BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/chaos -q -rA --tb=short
+	SCHEMATHESIS_EXAMPLES=$(CHAOS_SCHEMATHESIS_EXAMPLES) BIN_DIR=$(CURDIR)/$(RELEASE_BIN) python3 -m pytest Tests/integration/test_schemathesis.py -q --tb=short
 
 test-all: test-fuzz test test-socket test-integration test-chaos ## Everything: fuzz, unit, socket, integration (with browser and API conformance) and chaos tests
 
@@ -77,6 +79,9 @@ bench-predict: release ## /predict (cached, latest) against nginx: starts Postgr
 
 perf: release ## The README's benchmarks: /predict vs nginx, /fit 10k and 1M points, inference RSS with 100k series
 	@scripts/perf.sh
+
+soak: release ## SOAK_MINUTES (30) of steady load against the running services, memory sampled: no growth after warm-up
+	@python3 scripts/soak.py
 
 bench: release ## /livez against nginx, both pinned to CPU 1, wrk on CPU 0
 	@scripts/bench-livez.sh
