@@ -15,8 +15,10 @@ COPY build-support ./build-support
 COPY Sources ./Sources
 COPY Tests ./Tests
 ENV PKG_CONFIG_PATH=/src/build-support/pkgconfig
-RUN swift build -c release --static-swift-stdlib \
-      --product training-service --product inference-service --product monitoring-service --product anomaly-loadtest \
+# `--product` takes one value, so the four products are built one after the other (sharing the build).
+RUN for product in training-service inference-service monitoring-service anomaly-loadtest; do \
+      swift build -c release --static-swift-stdlib --product "$product" || exit 1; \
+    done \
  && mkdir -p /out/bin \
  && cp .build/release/training-service .build/release/inference-service .build/release/monitoring-service \
        .build/release/anomaly-loadtest /out/bin/
@@ -38,7 +40,5 @@ ENV HOST=0.0.0.0 \
     ENVIRONMENT=production
 USER 10001:10001
 EXPOSE 8000 8001 8002
-# docker-compose.yml overrides the port per service; this one suits inference-service.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["curl", "-fsS", "http://127.0.0.1:8001/livez"]
+# Health checks are per service (each has its own port): see docker-compose.yml.
 CMD ["inference-service"]

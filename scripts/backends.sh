@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pg_port=${BACKEND_PG_PORT:-55432}
 redis_port=${BACKEND_REDIS_PORT:-56379}
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-run_dir=${RUN_DIR:-$PWD/run}
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+run_dir=$(realpath -m "${RUN_DIR:-$PWD/run}")
 
 as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -18,7 +18,8 @@ as_pg() {
 pg_dir() {
   local dir=$run_dir/postgres
   if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run_dir" 2>/dev/null; then
-    dir=/var/tmp/anomaly-detection-$(echo "$run_dir" | md5sum | cut -c1-8)/postgres
+    # Keyed by the checkout (as before RUN_DIR existed), or by RUN_DIR when one is given.
+    dir=/var/tmp/anomaly-detection-$(echo "${RUN_DIR:+$run_dir}${RUN_DIR:-$PWD}" | md5sum | cut -c1-8)/postgres
   fi
   echo "$dir"
 }
@@ -54,7 +55,12 @@ start_redis() {
 
 stop_redis() {
   if [[ -f $run_dir/redis.pid ]]; then
-    kill "$(cat "$run_dir/redis.pid")" 2>/dev/null || true
+    local pid; pid=$(cat "$run_dir/redis.pid")
+    # Only a redis-server: after a reboot the pid may belong to anything.
+    if grep -q redis-server "/proc/$pid/cmdline" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
     rm -f "$run_dir/redis.pid"
   fi
 }

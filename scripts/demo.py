@@ -69,14 +69,27 @@ def stream(name, timestamps, values, args, results, lock, progress):
     results[name] = flagged
 
 
+def load_env_file(path):
+    """KEY=value lines of .env, for the variables the environment does not set (the services' precedence)."""
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        for line in f:
+            key, sep, value = line.strip().partition("=")
+            if sep and key and not key.startswith("#") and key not in os.environ:
+                os.environ[key] = value.split(" #")[0].strip().strip('"').strip("'")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
+    load_env_file(os.path.join(here, "..", ".env"))
+    ports = {name: os.environ.get(f"{name.upper()}_PORT", default) for name, default in (("training", "8000"), ("inference", "8001"))}
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--training-url", default=os.environ.get("TRAINING_URL", "http://127.0.0.1:8000"))
-    parser.add_argument("--inference-url", default=os.environ.get("INFERENCE_URL", "http://127.0.0.1:8001"))
+    parser.add_argument("--training-url", default=os.environ.get("TRAINING_URL", f"http://127.0.0.1:{ports['training']}"))
+    parser.add_argument("--inference-url", default=os.environ.get("INFERENCE_URL", f"http://127.0.0.1:{ports['inference']}"))
     parser.add_argument("--dataset", default=os.path.join(here, "..", "dataset"))
     parser.add_argument("--rate", type=float, default=150, help="predicts per second per series (0: as fast as possible)")
-    parser.add_argument("--token", default=os.environ.get("API_TOKEN"), help="bearer token, when the services require one")
+    parser.add_argument("--token", default=os.environ.get("API_TOKEN"), help="bearer token, when the services require one (default: API_TOKEN)")
     args = parser.parse_args()
 
     names = sorted(f[:-4] for f in os.listdir(args.dataset) if f.endswith(".csv") and not f.endswith(".labels.csv"))

@@ -36,5 +36,9 @@ fi
 command -v swift >/dev/null || { echo "Swift 6 toolchain not found on PATH (https://www.swift.org/install/)" >&2; exit 1; }
 
 if [[ $profile == test ]]; then
-  python3 -c 'import pytest, numpy, yaml, openapi_spec_validator, schemathesis' 2>/dev/null && command -v hadolint >/dev/null || python3 -m pip install -q -r Tests/system/requirements.txt
+  if ! python3 -c 'import pytest, numpy, yaml, openapi_spec_validator, schemathesis' 2>/dev/null || ! command -v hadolint >/dev/null; then
+    # Debian's own python3 refuses pip installs into it (PEP 668); a pyenv or venv python does not.
+    python3 -m pip install -q -r Tests/system/requirements.txt 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages -r Tests/system/requirements.txt
+  fi
 fi

@@ -6,10 +6,26 @@
 # Running `start` twice is harmless; `stop` stops exactly what `start` started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run_dir=${RUN_DIR:-run}
+run_dir=$(realpath -m "${RUN_DIR:-run}")
+export RUN_DIR=$run_dir
 bin_dir=${BIN_DIR:-.build/release}
 services=("training 8000 TRAINING_PORT" "inference 8001 INFERENCE_PORT" "monitoring 8002 MONITORING_PORT")
-[[ -f .env ]] && { set -a; source .env; set +a; }
+
+# KEY=value lines of .env (ENV_FILE), taken literally (no shell expansion: a token may hold $ or ;) and
+# only for variables the environment does not already set, which is the services' own precedence.
+load_env_file() {
+  local file=$1 line key value
+  [[ -f $file ]] || return 0
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[1]} value=${BASH_REMATCH[2]}
+    value=${value%%[[:space:]]#*}
+    value=${value%"${value##*[![:space:]]}"}
+    if [[ $value =~ ^\"(.*)\"$ || $value =~ ^\'(.*)\'$ ]]; then value=${BASH_REMATCH[1]}; fi
+    [[ -n ${!key+set} ]] || export "$key=$value"
+  done <"$file"
+}
+load_env_file "${ENV_FILE:-.env}"
 mkdir -p "$run_dir"
 
 local_pg_port=${BACKEND_PG_PORT:-55432}
@@ -20,7 +36,12 @@ local_redis_url=redis://127.0.0.1:$local_redis_port
 started_backends=$run_dir/backends.started
 
 port_of() { local var=$3; echo "${!var:-$2}"; }
-alive() { [[ -f $run_dir/$1.pid ]] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
+# Alive and really that service: after a reboot a stale pid file may name any process.
+alive() {
+  [[ -f $run_dir/$1.pid ]] || return 1
+  local pid; pid=$(cat "$run_dir/$1.pid")
+  kill -0 "$pid" 2>/dev/null && grep -q "$1-service" "/proc/$pid/cmdline" 2>/dev/null
+}
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 host_of() { local host=${HOST:-127.0.0.1}; [[ $host == 0.0.0.0 ]] && host=127.0.0.1; echo "$host"; }
 
@@ -141,7 +162,8 @@ status() {
     read -r name default var <<<"$entry"
     local port; port=$(port_of "$name" "$default" "$var")
     if alive "$name"; then
-      local body; body=$(curl -sS -m 2 "http://$host:$port/healthcheck" 2>/dev/null || true)
+      local auth=(); [[ -n ${READ_API_TOKEN:-} ]] && auth=(-H "Authorization: Bearer $READ_API_TOKEN")
+      local body; body=$(curl -sS -m 2 "${auth[@]}" "http://$host:$port/healthcheck" 2>/dev/null || true)
       printf '%-13s pid %-7s :%s  %s\n' "$name" "$(cat "$run_dir/$name.pid")" "$port" \
         "$([[ -n $body ]] && summarize_health "$body" || echo 'not answering')"
     else

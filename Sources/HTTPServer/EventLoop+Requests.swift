@@ -81,6 +81,10 @@ extension EventLoop {
         switch shared.router.resolve(method: request.method, path: request.path) {
         case .matched(let route, let parameters):
             request.pathParameters = parameters
+            if let precondition = route.precondition, let refusal = Self.refusal(precondition, request, logger: logger) {
+                write(refusal, framing: framing, to: connection)
+                return
+            }
             switch route.execution {
             case .inline:
                 write(Self.invoke(route.handler, request, logger: logger), framing: framing, to: connection)
@@ -125,6 +129,11 @@ extension EventLoop {
             let busy = HTTPError(.serviceUnavailable, code: "overloaded", message: "too many requests waiting; retry shortly", headers: ["Retry-After": "1"])
             write(.error(busy), framing: framing, to: connection)
         }
+    }
+
+    /// Runs a route's precondition: nil lets the request through; a thrown error is the answer, as for `invoke`.
+    static func refusal(_ precondition: Router.Precondition, _ request: HTTPRequest, logger: Logger) -> HTTPResponse? {
+        invokeFastPath({ request in try precondition(request); return nil }, request, logger: logger)
     }
 
     /// Runs a fast path: nil means "needs the blocking handler"; a thrown error is the answer, as for `invoke`.

@@ -23,6 +23,8 @@ public struct Router: Sendable {
         public let pattern: String
         public let execution: Execution
         public let handler: Handler
+        /// Runs before the handler or the fast path; set by `require`.
+        public fileprivate(set) var precondition: Precondition?
         fileprivate let segments: [Segment]
     }
 
@@ -42,6 +44,7 @@ public struct Router: Sendable {
     /// Routes without parameters, by exact path, in the order first added.
     private var literalRoutes: [(path: String, routes: [Route])] = []
     private var parameterRoutes: [Route] = []
+    private var preconditionProvider: PreconditionProvider?
 
     public init() {}
 
@@ -55,7 +58,8 @@ public struct Router: Sendable {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
         }
-        let route = Route(method: method, pattern: pattern, execution: execution, handler: handler, segments: segments)
+        let route = Route(method: method, pattern: pattern, execution: execution, handler: handler,
+                          precondition: preconditionProvider?(method, pattern), segments: segments)
         if segments.contains(where: { if case .parameter = $0 { return true } else { return false } }) {
             parameterRoutes.append(route)
         } else if let index = literalRoutes.firstIndex(where: { $0.path == pattern }) {
@@ -76,23 +80,25 @@ public struct Router: Sendable {
     /// A check that runs before a route's handler (and before its fast path); it throws (say a 401) to refuse.
     public typealias Precondition = @Sendable (HTTPRequest) throws -> Void
 
-    /// Puts `precondition(method, pattern)` in front of every route added so far, where it returns one:
-    /// access control and the like, decided once per route at start-up instead of in every handler.
-    public mutating func require(_ precondition: (HTTPMethod, String) -> Precondition?) {
-        func guarded(_ route: Route) -> Route {
-            guard let check = precondition(route.method, route.pattern) else { return route }
-            let handler = route.handler
-            let execution: Execution
-            if case .inlineFirst(let fastPath) = route.execution {
-                execution = .inlineFirst(fastPath: { request in try check(request); return try fastPath(request) })
-            } else {
-                execution = route.execution
-            }
-            return Route(method: route.method, pattern: route.pattern, execution: execution,
-                         handler: { request in try check(request); return try handler(request) }, segments: route.segments)
+    /// Decides, once per route, which precondition (if any) guards it.
+    public typealias PreconditionProvider = @Sendable (HTTPMethod, String) -> Precondition?
+
+    /// Puts `provider(method, pattern)` in front of every route, those added so far and those added later:
+    /// access control and the like, decided once per route at start-up instead of in every handler. The event
+    /// loop runs it on the loop thread before anything else, so a refused request never takes a slot of the
+    /// blocking pool.
+    public mutating func require(_ provider: @escaping PreconditionProvider) {
+        preconditionProvider = provider
+        literalRoutes = literalRoutes.map { ($0.path, $0.routes.map(Self.guarded(by: provider))) }
+        parameterRoutes = parameterRoutes.map(Self.guarded(by: provider))
+    }
+
+    private static func guarded(by provider: @escaping PreconditionProvider) -> (Route) -> Route {
+        { route in
+            var route = route
+            route.precondition = provider(route.method, route.pattern)
+            return route
         }
-        literalRoutes = literalRoutes.map { ($0.path, $0.routes.map(guarded)) }
-        parameterRoutes = parameterRoutes.map(guarded)
     }
 
     /// Finds the route for `method` and `path` (the percent-encoded path of the target).

@@ -27,11 +27,12 @@ public struct ServiceRunner {
     /// `addRoutes` may return what `/healthcheck` adds under `services`.
     public func run(options: ServiceOptions, addRoutes: @escaping (inout Router, AnomalyBackend, ServiceEnvironment) throws -> OperationalRoutes.ServicesHealth?) throws {
         try serve(options: options) { router, environment, logger in
+            // Configuration first: a bad token stops the service before it connects to anything.
+            let access = try AccessPolicy.from(environment, service: service)
             let backend = AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
             let services = try addRoutes(&router, backend, environment)
             OperationalRoutes.add(to: &router, service: service, backend: backend, services: services)
             DocumentationRoutes.add(to: &router, environment: environment)
-            let access = try AccessPolicy.from(environment, service: service)
             router.require(access.precondition)
             if access.isEnabled {
                 logger.info("tokens required", metadata: ["writes": "\(access.writeToken != nil)", "reads": "\(access.readToken != nil)"])

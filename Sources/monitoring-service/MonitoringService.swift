@@ -28,6 +28,7 @@ struct MonitoringService: ParsableCommand {
             let store = DashboardStore(connectionString: backend.configuration.databaseURL, logger: backend.logger)
             let probe = StatusProbe(
                 services: services,
+                authorization: environment["READ_API_TOKEN"].map { "Bearer \($0)" },
                 pingPostgres: { try store.ping() },
                 pingRedis: { backend.redis.resetBackoff(); try backend.redis.command(["PING"]) }
             )

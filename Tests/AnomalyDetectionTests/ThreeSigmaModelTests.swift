@@ -115,7 +115,7 @@ struct TrainingSeriesTests {
         #expect(try ModelVersion(parsing: "v3").number == 3)
         #expect(try ModelVersion(parsing: "3").number == 3)
         #expect(ModelVersion(17).description == "v17")
-        for bad in ["", "v", "0", "v0", "-1", "v-1", "abc", "3.0", "v3x", "99999999999"] {
+        for bad in ["", "v", "0", "v0", "-1", "v-1", "abc", "3.0", "v3x", "99999999999", "03", "v007"] {
             #expect(throws: ValidationError.self, "\(bad)") { try ModelVersion(parsing: Substring(bad)) }
         }
     }

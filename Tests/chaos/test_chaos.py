@@ -117,9 +117,17 @@ def test_redis_killed_and_restarted_under_load(stack):
         assert status == 200 and answer["model_version"] == fitted["version"], (fitted, answer)
 
     requests, errors = summary["requests"], summary["errors"]["total"]
+    # Every fit the tool saw answered 200 (plus its initial fit) is a version in Postgres. The tool counts
+    # successes over all kinds, so this is a lower bound: unanswered or failed requests are taken as fits.
+    unanswered = summary["requests"] - summary["responses"] + sum(summary["errors"]["status"].values())
+    acknowledged = summary["fits"] - unanswered + 1
+    stored = int(stack.pg.psql("SELECT count(*) FROM model_versions WHERE series_id = 'chaos-redis'"))
+    lost = max(0, acknowledged - stored)
     report("Redis killed 4 s under load", requests_sent=requests, predicts=summary["predicts"], fits=summary["fits"],
            errors=f"{errors} ({errors_by_kind(summary)})", subscription_back_after=f"{recovery:.2f} s after restart",
-           read_your_writes_after_recovery="20/20", acknowledged_writes_lost=0)
+           read_your_writes_after_recovery="20/20", fits_acknowledged=acknowledged, versions_stored=stored,
+           acknowledged_writes_lost=lost)
+    assert lost == 0, (acknowledged, stored)
     assert requests >= 15_000, summary
     assert errors <= requests * 0.001, f"{errors} errors in {requests} requests: {errors_by_kind(summary)}"
 
@@ -127,7 +135,7 @@ def test_redis_killed_and_restarted_under_load(stack):
 def test_postgres_killed_and_restarted_under_load(stack):
     inference, training = stack.inference.port, stack.training.port
     load = Load(stack, "chaos-pg", seconds=14, rate=2000)
-    fits, stop = [], threading.Event()
+    fits, stop, acknowledged = [], threading.Event(), set()
 
     def fitter():
         seed = 0
@@ -135,8 +143,10 @@ def test_postgres_killed_and_restarted_under_load(stack):
             seed += 1
             started = time.monotonic()
             try:
-                status, headers, _, elapsed = call(training, "POST", "/fit/chaos-pg-fits", fit_body(50, seed), timeout=15)
+                status, headers, body, elapsed = call(training, "POST", "/fit/chaos-pg-fits", fit_body(50, seed), timeout=15)
                 fits.append((started, status, elapsed, headers.get("retry-after")))
+                if status == 200:
+                    acknowledged.add(int(body["version"][1:]))
             except OSError as error:
                 fits.append((started, type(error).__name__, time.monotonic() - started, None))
             time.sleep(0.1)
@@ -158,9 +168,12 @@ def test_postgres_killed_and_restarted_under_load(stack):
     refused = [f for f in during if f[1] == 503 and f[3]]
     slowest = max(f[2] for f in during)
     requests, errors = summary["requests"], summary["errors"]["total"]
+    stored = {int(v) for v in stack.pg.psql("SELECT version FROM model_versions WHERE series_id = 'chaos-pg-fits'").split()}
+    lost = acknowledged - stored
     report("Postgres killed 5 s under load", requests_sent=requests, predict_errors=f"{errors} ({errors_by_kind(summary)})",
            fits_during_outage=f"{len(during)}, {len(refused)} answered 503 with Retry-After, slowest {slowest:.2f} s",
-           fits_ok_again_after=f"{recovery:.2f} s after restart", acknowledged_writes_lost=0)
+           fits_ok_again_after=f"{recovery:.2f} s after restart", fits_acknowledged=len(acknowledged), acknowledged_writes_lost=len(lost))
+    assert not lost, sorted(lost)
     assert requests >= 15_000, summary
     assert errors <= requests * 0.001, f"predicts of a cached model failed: {errors_by_kind(summary)}"
     assert during and len(refused) == len(during), f"fits during the outage: {during}"

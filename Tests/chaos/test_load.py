@@ -36,12 +36,13 @@ def median(values):
 
 
 def within_floor(target, reference):
-    """The floor is p99 < 5 ms; this machine's own noise (CPU steal reaches 25%) can push any p99 past it,
-    so a round also passes when it is within twice the reference measured alongside it."""
+    """The issue's floor is p99 < 5 ms. This machine's own noise (CPU steal reaches 25%) pushes any p99 past it
+    now and then, reference included, so the assertion is: under 5 ms, or within twice the reference measured
+    in the same alternating rounds. The figures of both are reported either way."""
     return target < max(5.0, 2 * reference)
 
 
-def test_10k_open_connections_keep_predict_p99_under_5_ms(stack):
+def test_10k_open_connections_leave_predict_p99_where_the_reference_is(stack):
     """Alternating rounds against two inference instances: one holding 10,000 idle keep-alive connections, one
     holding none (the reference, same machine, same minute)."""
     held = stack.start("inference", name="inference-10k", env={"HTTP_KEEPALIVE_TIMEOUT_SECONDS": "300"})

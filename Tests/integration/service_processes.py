@@ -26,7 +26,8 @@ HTTP_ENV = {
 
 # Variables the services read that must come from the test, never from the caller's shell.
 SCRUBBED = ("DATABASE_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "DB_POOL_SIZE", "MIN_TRAINING_POINTS", "HOST",
-            "PREDICTION_LOG", "ENVIRONMENT", "DB_STARTUP_WAIT_SECONDS", "API_DOCS_DIR")
+            "PREDICTION_LOG", "ENVIRONMENT", "DB_STARTUP_WAIT_SECONDS", "API_DOCS_DIR",
+            "API_TOKEN", "TRAINING_API_TOKEN", "INFERENCE_API_TOKEN", "READ_API_TOKEN", "TRAINING_URL", "INFERENCE_URL")
 
 
 def bin_dir() -> Path:

@@ -5,6 +5,7 @@ Off by default, which every other module (and the seed curls) relies on.
 """
 import base64
 import subprocess
+import time
 
 import pytest
 
@@ -74,6 +75,7 @@ def test_probes_stay_open_and_reads_need_the_read_or_write_token(svc):
         assert get(port, "/readyz").status == 200
         for path in ("/healthcheck", "/metrics", "/openapi.yaml", "/docs"):
             assert get(port, path).status == 401, (port, path)
+            assert request(port, "HEAD", path).status == 401, ("HEAD", port, path)
             assert send(port, "GET", path, token=READ).status == 200, (port, path)
             assert send(port, "GET", path, token=WRITE).status == 200, (port, path)
     for path in ("/dashboard", "/api/overview", "/plot?series_id=nothing-here"):
@@ -96,16 +98,25 @@ def test_the_dashboard_accepts_a_browsers_basic_credentials(svc):
     assert request(svc.monitoring.port, "GET", "/dashboard", headers={"Authorization": f"Basic {wrong}"}).status == 401
 
 
+def test_the_dashboard_status_reads_the_others_health_with_the_read_token(svc):
+    # The monitoring probe sends READ_API_TOKEN to the inference /healthcheck: the dropped-records figure is
+    # there (it vanished from the overview when the probe was refused with 401).
+    time.sleep(1.5)
+    overview = expect(send(svc.monitoring.port, "GET", "/api/overview", token=READ))
+    assert overview["status"].get("dropped_prediction_records") == 0, overview["status"]
+
+
 def test_tokens_never_reach_the_logs(svc):
     logs = svc.logs(lines=10_000)
     assert "tokens required" in logs
     assert WRITE not in logs and READ not in logs
 
 
-def test_a_weak_token_stops_the_service_naming_the_variable_not_the_token(make_services):
+def test_a_weak_token_stops_the_service_naming_the_variable_not_the_token(tmp_path):
     weak = "tooShort1"
+    # In an empty directory: no developer's .env can change the outcome.
     result = subprocess.run([str(bin_dir() / "training-service"), "--port", "0"], env={"API_TOKEN": weak, "PATH": "/usr/bin:/bin"},
-                            capture_output=True, text=True, timeout=20)
+                            capture_output=True, text=True, timeout=20, cwd=tmp_path)
     assert result.returncode == 1
     assert "API_TOKEN" in result.stderr and weak not in result.stderr, result.stderr
 

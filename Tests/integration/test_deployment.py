@@ -106,9 +106,24 @@ def test_dockerfile_builds_every_executable_the_compose_file_runs(dockerfile, co
     for name in APP_SERVICES:
         binary = compose["services"][name]["command"][0]
         assert binary in executables
-        assert f"--product {binary}" in dockerfile
+        # Built (swift build --product takes a single value: one build per product, in a loop) and copied out.
+        products = re.search(r"for product in ([^;]+); do\s*\\\s*swift build -c release --static-swift-stdlib --product \"\$product\"", dockerfile)
+        assert products and binary in products.group(1).split(), "not built"
         assert f".build/release/{binary}" in dockerfile
+    assert not re.search(r"--product \S+[^\n]*--product", dockerfile), "a second --product overrides the first"
     assert "API_DOCS_DIR=/app/api_docs" in dockerfile and "COPY api_docs" in dockerfile
+
+
+def test_compose_gives_the_services_longer_than_their_shutdown_grace(compose):
+    for name in APP_SERVICES:
+        grace = compose["services"][name]["stop_grace_period"]
+        assert grace.endswith("s") and int(grace[:-1]) > 10, grace
+
+
+def test_the_build_context_keeps_what_the_image_needs():
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()}
+    copied = re.findall(r"^COPY (?!--from)(\S+)", (ROOT / "Dockerfile").read_text(), re.M)
+    assert copied and not ignored & set(copied), ignored & set(copied)
 
 
 def test_env_example_works_as_a_dotenv_file_and_names_what_the_services_read():

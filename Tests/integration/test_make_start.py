@@ -49,7 +49,7 @@ class Suite:
         self.pg_port, self.redis_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
         env.update({
-            "RUN_DIR": str(run_dir), "BIN_DIR": str(bin_dir()),
+            "RUN_DIR": str(run_dir), "BIN_DIR": str(bin_dir()), "ENV_FILE": "/dev/null",
             "TRAINING_PORT": str(self.ports["training"]), "INFERENCE_PORT": str(self.ports["inference"]),
             "MONITORING_PORT": str(self.ports["monitoring"]),
             "TRAINING_URL": f"http://127.0.0.1:{self.ports['training']}",

@@ -7,10 +7,10 @@ public struct ModelVersion: Hashable, Comparable, Sendable, CustomStringConverti
     }
 
     /// Parses `v3` or `3`.
-    /// - Throws: `ValidationError` naming `version` for anything else (including 0 and negatives).
+    /// - Throws: `ValidationError` naming `version` for anything else (0, negatives, leading zeros).
     public init(parsing text: Substring) throws {
         let digits = text.first == "v" || text.first == "V" ? text.dropFirst() : text
-        guard !digits.isEmpty, digits.utf8.count <= 9, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+        guard !digits.isEmpty, digits.utf8.count <= 9, digits.first != "0", digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               let number = Int(digits), number >= 1 else {
             throw ValidationError(field: "version", message: "version must look like 'v3' or '3' (a positive integer), got '\(text)'")
         }

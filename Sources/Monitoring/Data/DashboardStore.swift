@@ -1,5 +1,4 @@
 import AnomalyDetection
-import Foundation
 import Logging
 
 /// The dashboard's reads from Postgres: indexed lookups and the counters the writers keep (`series_stats`,
@@ -33,7 +32,8 @@ public final class DashboardStore: Sendable {
         let perMinute = try minutes.namedRows.map(Self.minuteStatistics)
         let predictions = try row.int("predictions")
         let anomalies = try row.int("anomalies")
-        let recent = Self.lastSixtySeconds(perMinute.filter { $0.kind == "predict" }, now: Date().timeIntervalSince1970)
+        // The minutes were stamped by Postgres's clock, so "now" is Postgres's too.
+        let recent = Self.lastSixtySeconds(perMinute.filter { $0.kind == "predict" }, now: try row.double("now"))
         return Overview(
             series_trained: try row.int("series"), model_versions: try row.int("versions"),
             predictions: predictions, anomalies: anomalies,
@@ -163,7 +163,7 @@ public final class DashboardStore: Sendable {
         )
     }
 
-    /// Scores are logged as float4, where a large finite score becomes infinity; JSON has none.
+    /// JSON has no infinity: scores logged before they were saturated at the source may hold one.
     static func saturated(_ value: Double) -> Double {
         value.isNaN ? 0 : min(max(value, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
     }
@@ -186,7 +186,8 @@ enum Queries {
     static let totals = PostgresStatement(name: "dashboard_totals", sql: """
         SELECT (SELECT count(*) FROM series) AS series, (SELECT count(*) FROM model_versions) AS versions,
                (SELECT coalesce(sum(predictions), 0) FROM series_stats) AS predictions,
-               (SELECT coalesce(sum(anomalies), 0) FROM series_stats) AS anomalies
+               (SELECT coalesce(sum(anomalies), 0) FROM series_stats) AS anomalies,
+               extract(epoch FROM now())::float8 AS now
         """)
 
     static let minutes = PostgresStatement(name: "dashboard_minutes", sql: """

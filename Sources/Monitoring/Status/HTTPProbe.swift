@@ -38,7 +38,8 @@ public enum HTTPProbe {
         return (String(authority[..<colon]), port)
     }
 
-    public static func get(host: String, port: UInt16, path: String, timeoutMilliseconds: Int = 800) throws -> Response {
+    /// - Parameter authorization: an `Authorization` header value, for services that require a token.
+    public static func get(host: String, port: UInt16, path: String, authorization: String? = nil, timeoutMilliseconds: Int = 800) throws -> Response {
         let deadline = MonotonicClock.nanoseconds + UInt64(timeoutMilliseconds) * 1_000_000
         var hints = addrinfo()
         hints.ai_family = AF_INET
@@ -60,7 +61,8 @@ public enum HTTPProbe {
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
         guard error == 0 else { throw ProbeError.connect(String(cString: strerror(error))) }
 
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nUser-Agent: anomaly-monitoring\r\n\r\n".utf8)
+        let credentials = authorization.map { "Authorization: \($0)\r\n" } ?? ""
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\nUser-Agent: anomaly-monitoring\r\n\(credentials)\r\n".utf8)
         var sent = 0
         while sent < request.count {
             let count = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

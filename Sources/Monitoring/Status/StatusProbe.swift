@@ -22,13 +22,16 @@ public final class StatusProbe: Sendable {
     public static let componentOrder = ["training", "inference", "monitoring", "postgres", "redis"]
 
     private let services: [(name: String, url: String)]
+    /// Sent to the other services' `/healthcheck`, which `READ_API_TOKEN` may guard (`/readyz` never is).
+    private let authorization: String?
     private let pingPostgres: @Sendable () throws -> Void
     private let pingRedis: @Sendable () throws -> Void
     private let latest: Mutex<Snapshot>
     private let stopped = Atomic<Bool>(false)
 
     /// - Parameter services: name and base URL (`http://host:port`) of each service to ask.
-    public init(services: [(name: String, url: String)], pingPostgres: @escaping @Sendable () throws -> Void, pingRedis: @escaping @Sendable () throws -> Void) {
+    public init(services: [(name: String, url: String)], authorization: String? = nil, pingPostgres: @escaping @Sendable () throws -> Void, pingRedis: @escaping @Sendable () throws -> Void) {
+        self.authorization = authorization
         self.services = services
         self.pingPostgres = pingPostgres
         self.pingRedis = pingRedis
@@ -62,7 +65,7 @@ public final class StatusProbe: Sendable {
         for service in services {
             components[service.name] = Self.ready(service.url)
             if service.name == "inference", components[service.name]?.state != "down" {
-                dropped = Self.droppedRecords(service.url)
+                dropped = Self.droppedRecords(service.url, authorization: authorization)
             }
         }
         components["postgres"] = Self.timed(pingPostgres)
@@ -86,13 +89,13 @@ public final class StatusProbe: Sendable {
         }
     }
 
-    private static func droppedRecords(_ url: String) -> Int? {
+    private static func droppedRecords(_ url: String, authorization: String?) -> Int? {
         struct Health: Decodable {
             struct Log: Decodable { var dropped: Int }
             var prediction_log: Log?
         }
         guard let (host, port) = try? HTTPProbe.endpoint(url),
-              let response = try? HTTPProbe.get(host: host, port: port, path: "/healthcheck"), response.status == 200 || response.status == 503,
+              let response = try? HTTPProbe.get(host: host, port: port, path: "/healthcheck", authorization: authorization), response.status == 200 || response.status == 503,
               let health = try? JSONDecoder().decode(Health.self, from: Data(response.body)) else { return nil }
         return health.prediction_log?.dropped
     }
