@@ -3,19 +3,40 @@ import Synchronization
 
 /// Finds the model a prediction uses: from memory when it can (no I/O), else Redis, else Postgres, keeping
 /// each copy filled from the one below. Model versions never change once committed, so their parameters are
-/// cached in memory for good; which version is the latest comes from `LatestVersionTracker`, once confirmed
-/// by one Postgres read per series (per subscription).
+/// cached in memory without expiry; which version is the latest comes from `LatestVersionTracker`, once
+/// confirmed by one Postgres read per series (per subscription).
+///
+/// Memory holds at most `versionsPerSeries` versions of a series: a series retrained every few seconds for
+/// months must not grow the process. The newest versions stay; an older one pinned by `?version=` comes back
+/// from Redis when it is asked for again.
 public final class ModelResolver: Sendable {
-    private struct Key: Hashable {
-        let seriesID: String
-        let version: Int
+    /// The versions of one series held in memory, newest first.
+    struct SeriesModels {
+        private(set) var models: [StoredModel] = []
+
+        func model(version: Int) -> StoredModel? {
+            models.first { $0.version == version }
+        }
+
+        /// Adds a version; past `capacity`, the oldest version goes. Returns the change in the count held.
+        mutating func insert(_ model: StoredModel, capacity: Int) -> Int {
+            guard self.model(version: model.version) == nil else { return 0 }
+            let index = models.firstIndex { $0.version < model.version } ?? models.endIndex
+            models.insert(model, at: index)
+            guard models.count > capacity else { return 1 }
+            models.removeLast()
+            return 0
+        }
     }
+
+    /// Versions of one series kept in memory.
+    public static let versionsPerSeries = 4
 
     private let store: any ModelStore
     private let cache: RedisModelCache?
     private let tracker: LatestVersionTracker?
     private let logger: Logger
-    private let models = Mutex<[Key: StoredModel]>([:])
+    private let models = Mutex<(bySeries: [String: SeriesModels], count: Int)>(([:], 0))
 
     /// Where each answer came from, for metrics.
     public enum Source: Sendable {
@@ -51,7 +72,7 @@ public final class ModelResolver: Sendable {
             case .unknown: return .unknown
             }
         }
-        return models.withLock { $0[Key(seriesID: seriesID, version: number)] }.map(MemoryAnswer.found) ?? .unknown
+        return models.withLock { $0.bySeries[seriesID]?.model(version: number) }.map(MemoryAnswer.found) ?? .unknown
     }
 
     /// The model from memory only: nil when finding it needs I/O (or the series is known to have none).
@@ -96,14 +117,16 @@ public final class ModelResolver: Sendable {
 
     /// Keeps a model in memory, e.g. the one this process just fitted.
     public func remember(_ model: StoredModel) {
-        models.withLock { $0[Key(seriesID: model.seriesID, version: model.version)] = model }
+        models.withLock { held in
+            held.count += held.bySeries[model.seriesID, default: SeriesModels()].insert(model, capacity: Self.versionsPerSeries)
+        }
     }
 
     /// How many model versions are held in memory.
     public var cachedCount: Int { models.withLock { $0.count } }
 
     private func pinned(seriesID: String, version: Int) throws -> (model: StoredModel, source: Source)? {
-        if let model = models.withLock({ $0[Key(seriesID: seriesID, version: version)] }) { return (model, .memory) }
+        if let model = models.withLock({ $0.bySeries[seriesID]?.model(version: version) }) { return (model, .memory) }
         if let cache, let model = try? cache.model(for: seriesID, version: version) {
             remember(model)
             return (model, .redis)
