@@ -24,6 +24,13 @@ def rss_mb(pid):
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
 
 
+def anonymous_mb(pid):
+    """The process's own memory (heap, stacks), without the shared libraries' pages that RSS also counts,
+    which fault in over time as code paths are first used."""
+    with open(f"/proc/{pid}/smaps_rollup") as rollup:
+        return next(int(line.split()[1]) for line in rollup if line.startswith("Anonymous:")) / 1024
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", 30)))
@@ -46,13 +53,14 @@ def main():
                              "--connections", "32", "--json", "--quiet"], stdout=subprocess.PIPE, text=True)
     started = time.monotonic()
     samples = []
-    print(f"{'minute':>7} " + " ".join(f"{name + ' MB':>14}" for name in pids) + f" {'inference fds':>14}", flush=True)
+    print(f"{'minute':>7} " + " ".join(f"{name + ' MB':>14}" for name in pids) + f" {'inference fds':>14} {'inference anon MB':>18}", flush=True)
     while load.poll() is None:
         minute = (time.monotonic() - started) / 60
         sample = {name: rss_mb(pid) for name, pid in pids.items()}
         fds = len(os.listdir(f"/proc/{pids['inference']}/fd"))
+        sample["inference anonymous"] = anonymous_mb(pids["inference"])
         samples.append((minute, sample))
-        print(f"{minute:7.1f} " + " ".join(f"{sample[name]:14.1f}" for name in pids) + f" {fds:14d}", flush=True)
+        print(f"{minute:7.1f} " + " ".join(f"{sample[name]:14.1f}" for name in pids) + f" {fds:14d} {sample['inference anonymous']:18.1f}", flush=True)
         time.sleep(args.every)
     summary = json.loads(load.stdout.read())
     after_warmup = [s for m, s in samples if m >= warmup] or [samples[-1][1]]
@@ -60,7 +68,7 @@ def main():
     failed = False
     print(f"\nload: {summary['requests']:,} requests, {summary['requests_per_second']:,.0f}/s, p99 {summary['latency_ms']['p99']} ms, "
           f"errors {summary['errors']['total']}")
-    for name in pids:
+    for name in [*pids, "inference anonymous"]:
         growth = 100 * (last[name] - first[name]) / first[name]
         peak = max(s[name] for _, s in samples)
         print(f"{name:<11} {first[name]:.1f} MB after {warmup:g} min warm-up -> {last[name]:.1f} MB at the end "
