@@ -7,13 +7,27 @@ cd "$(dirname "$0")/.."
 if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
   eval "$(scripts/backends.sh start | sed 's/^/export /')"
 fi
+# BENCH_BACKENDS_CPU=0 moves the project-local Postgres and Redis (every process, and the backends they fork
+# later) onto that CPU for the run, as if they ran on hosts of their own, and restores them afterwards.
+restore_affinity=()
+if [[ -n ${BENCH_BACKENDS_CPU:-} ]]; then
+  for pid in $(pgrep -f "postgres -D|postgres: |redis-server .*:${BACKEND_REDIS_PORT:-56379}"); do
+    restore_affinity+=("$pid:$(taskset -p "$pid" 2>/dev/null | awk '{print $NF}')")
+    taskset -a -p -c "$BENCH_BACKENDS_CPU" "$pid" >/dev/null 2>&1 || true
+  done
+  echo "Postgres and Redis pinned to CPU $BENCH_BACKENDS_CPU for this run (${#restore_affinity[@]} processes)"
+fi
 train_port=${BENCH_TRAIN_PORT:-18100}
 infer_port=${BENCH_INFER_PORT:-18101}
 .build/release/training-service --port "$train_port" >/tmp/bench-training.log 2>&1 &
 train=$!
 taskset -c 1 .build/release/inference-service --port "$infer_port" >/tmp/bench-inference.log 2>&1 &
 infer=$!
-trap 'kill -TERM $train $infer 2>/dev/null; wait $train $infer 2>/dev/null || true' EXIT
+restore() {
+  kill -TERM $train $infer 2>/dev/null; wait $train $infer 2>/dev/null || true
+  for entry in "${restore_affinity[@]}"; do taskset -a -p "${entry#*:}" "${entry%%:*}" >/dev/null 2>&1 || true; done
+}
+trap restore EXIT
 for port in "$train_port" "$infer_port"; do
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 done
