@@ -2,7 +2,7 @@
 # Starts, stops and reports the suite: a project-local Postgres and Redis (unless DATABASE_URL / REDIS_URL
 # point at servers that answer) and the three services, each in the background with a log and a pid file
 # under run/.
-#   scripts/services.sh start|stop|status
+#   scripts/services.sh start|stop|status|config
 # Running `start` twice is harmless; `stop` stops exactly what `start` started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,20 +61,21 @@ is_local_default() { [[ $1 == "$local_database_url" || $1 == "$local_redis_url" 
 # Decides where Postgres and Redis are, starting project-local ones when needed; exports the URLs.
 start_backends() {
   local need_pg=0 need_redis=0
-  if [[ -n ${DATABASE_URL:-} ]] && postgres_answers "$DATABASE_URL"; then
-    echo "postgres      $DATABASE_URL (answering; not started by us)"
-  elif [[ -z ${DATABASE_URL:-} ]] || is_local_default "$DATABASE_URL"; then
+  # The project-local address (unset, or env.example's default) is ours to start; anything else must answer.
+  if [[ -z ${DATABASE_URL:-} ]] || is_local_default "$DATABASE_URL"; then
     need_pg=1
+  elif postgres_answers "$DATABASE_URL"; then
+    echo "postgres      $DATABASE_URL (answering; not started by us)"
   else
     echo "DATABASE_URL=$DATABASE_URL does not answer; start that server, or unset DATABASE_URL to use a project-local one" >&2
     exit 1
   fi
   local redis_target=${REDIS_URL:-}
   [[ -z $redis_target && -n ${REDIS_HOST:-} ]] && redis_target=redis://${REDIS_HOST}:${REDIS_PORT:-6379}
-  if [[ -n $redis_target ]] && redis_answers "$redis_target"; then
-    echo "redis         $redis_target (answering; not started by us)"
-  elif [[ -z $redis_target ]] || is_local_default "$redis_target"; then
+  if [[ -z $redis_target ]] || is_local_default "$redis_target"; then
     need_redis=1
+  elif redis_answers "$redis_target"; then
+    echo "redis         $redis_target (answering; not started by us)"
   else
     echo "REDIS_URL=$redis_target does not answer; start that server, or unset REDIS_URL and REDIS_HOST to use a project-local one" >&2
     exit 1
@@ -177,7 +178,18 @@ status() {
   return 0
 }
 
+# What start would use, after the environment and ENV_FILE: the ports and the backend addresses.
+config() {
+  for entry in "${services[@]}"; do
+    read -r name default var <<<"$entry"
+    echo "$var=$(port_of "$name" "$default" "$var")"
+  done
+  echo "HOST=${HOST:-127.0.0.1}"
+  echo "DATABASE_URL=${DATABASE_URL:-$local_database_url}"
+  echo "REDIS_URL=${REDIS_URL:-$local_redis_url}"
+}
+
 case ${1:-status} in
-  start|stop|status) "$1" ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  start|stop|status|config) "$1" ;;
+  *) echo "usage: $0 start|stop|status|config" >&2; exit 2 ;;
 esac

@@ -156,6 +156,10 @@ class Services:
         return env
 
     def start(self, kind, name=None, env=None, wait_for="/readyz", timeout=30.0) -> Service:
+        if kind == "monitoring":
+            # The dashboard's status probe watches this group's own training and inference, if started.
+            env = {**{f"{other.upper()}_URL": f"http://127.0.0.1:{getattr(self, other).port}"
+                      for other in ("training", "inference") if getattr(self, other) is not None}, **(env or {})}
         service = Service(kind, self.environment(env), self.log_dir, name=name or f"{kind}{len(self.all) + 1}")
         self.all.append(service)
         service.start(timeout, wait_for)

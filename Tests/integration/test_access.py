@@ -29,10 +29,7 @@ def send(port, method, path, token=None, body=None, headers=None):
 @pytest.fixture(scope="module")
 def svc(make_services):
     services = make_services(env={"API_TOKEN": WRITE, "READ_API_TOKEN": READ})
-    services.start("monitoring", env={
-        "TRAINING_URL": f"http://127.0.0.1:{services.training.port}",
-        "INFERENCE_URL": f"http://127.0.0.1:{services.inference.port}",
-    })
+    services.start("monitoring")
     return services
 
 

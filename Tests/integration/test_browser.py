@@ -72,10 +72,7 @@ def run_browser(proxy, url, *extra, timeout=60):
 @pytest.fixture(scope="module")
 def svc(make_services):
     services = make_services()
-    services.start("monitoring", env={
-        "TRAINING_URL": f"http://127.0.0.1:{services.training.port}",
-        "INFERENCE_URL": f"http://127.0.0.1:{services.inference.port}",
-    })
+    services.start("monitoring")
     series = new_series_id("browser")
     fit(services.training.port, series, timestamps(50), [20 + (i % 7) * 0.5 for i in range(50)])
     for value in [20.5, 21.0, 80.0, 19.5, -30.0]:

@@ -19,10 +19,7 @@ ANOMALOUS = [30.0, -12.0, 45.0]
 def svc(make_services):
     # Room for a 1M-point fit body (about 19 MB).
     services = make_services(env={"HTTP_MAX_BODY_BYTES": str(64 << 20), "HTTP_BODY_TIMEOUT_SECONDS": "30"})
-    services.start("monitoring", env={
-        "TRAINING_URL": f"http://127.0.0.1:{services.training.port}",
-        "INFERENCE_URL": f"http://127.0.0.1:{services.inference.port}",
-    })
+    services.start("monitoring")
     return services
 
 

@@ -51,10 +51,7 @@ def json_post(path, body: bytes, content_type="application/json"):
 @pytest.fixture(scope="module")
 def svc(make_services):
     services = make_services()
-    services.start("monitoring", env={
-        "TRAINING_URL": f"http://127.0.0.1:{services.training.port}",
-        "INFERENCE_URL": f"http://127.0.0.1:{services.inference.port}",
-    })
+    services.start("monitoring")
     return services
 
 

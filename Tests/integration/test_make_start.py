@@ -147,3 +147,23 @@ def test_an_unreachable_configured_database_is_an_error_not_a_silent_substitute(
     assert result.returncode != 0
     assert f"DATABASE_URL=postgresql://postgres@127.0.0.1:{dead}/postgres does not answer" in result.stderr, result.stderr
     assert not suite.pids()
+
+
+def test_the_env_file_is_read_literally_and_the_environment_wins(run_dir, tmp_path):
+    env_file = tmp_path / "dot.env"
+    env_file.write_text(
+        "# a comment\n"
+        "TRAINING_PORT=1111\n"
+        "INFERENCE_PORT=2222             # inline comment\n"
+        "DATABASE_URL=\"postgresql://u:pa$HOME;w`x`@db:5432/anomaly\"\n"
+        "REDIS_URL=redis://cache:6379\n")
+    suite = Suite(run_dir / f"make-start-env-{time.monotonic_ns()}", {"ENV_FILE": str(env_file)})
+    for name in ("TRAINING_PORT", "INFERENCE_PORT", "REDIS_URL"):
+        suite.env.pop(name, None)
+    suite.env["REDIS_URL"] = "redis://from-the-environment:6379"
+    suite.env["TRAINING_PORT"] = "3333"
+    config = dict(line.split("=", 1) for line in suite.run("config").stdout.splitlines())
+    assert config["TRAINING_PORT"] == "3333", "the environment must win over the file"
+    assert config["INFERENCE_PORT"] == "2222"
+    assert config["DATABASE_URL"] == "postgresql://u:pa$HOME;w`x`@db:5432/anomaly", "no shell expansion"
+    assert config["REDIS_URL"] == "redis://from-the-environment:6379"
