@@ -167,3 +167,22 @@ def test_the_env_file_is_read_literally_and_the_environment_wins(run_dir, tmp_pa
     assert config["INFERENCE_PORT"] == "2222"
     assert config["DATABASE_URL"] == "postgresql://u:pa$HOME;w`x`@db:5432/anomaly", "no shell expansion"
     assert config["REDIS_URL"] == "redis://from-the-environment:6379"
+
+
+def test_a_checkout_deeper_than_a_unix_socket_path_still_starts_postgres(run_dir):
+    """Postgres refuses to start when its socket path passes sun_path's 107 bytes; CI's clone sat just
+    past it. A deep checkout must still get a project-local Postgres, reachable over TCP."""
+    deep = run_dir / ("d" * 60) / f"make-start-deep-{time.monotonic_ns()}"
+    deep.mkdir(parents=True)
+    for part in (deep.parent, deep):
+        os.chmod(part, 0o755)
+    assert len(str(deep / "postgres" / ".s.PGSQL.5432")) > 107
+    suite = Suite(deep)
+    backends = str(ROOT / "scripts" / "backends.sh")
+    try:
+        started = subprocess.run([backends, "start-postgres"], cwd=ROOT, env=suite.env, capture_output=True, text=True, timeout=120)
+        assert started.returncode == 0, started.stderr
+        assert port_open(suite.pg_port)
+    finally:
+        subprocess.run([backends, "stop-postgres"], cwd=ROOT, env=suite.env, capture_output=True, timeout=60)
+    wait_port_closed(suite.pg_port, timeout=20)
