@@ -21,6 +21,8 @@ final class Connection {
     var phase = Phase.idle
     var deadline: Int64
     var output: [UInt8] = []
+    /// When the last read that returned bytes came back (see `HTTPRequest.receivedAt`).
+    var lastInputAt: UInt64 = 0
     var outputOffset = 0
     /// Close once `output` is written (error, `Connection: close`, HTTP/1.0, shutdown).
     var closeAfterFlush = false

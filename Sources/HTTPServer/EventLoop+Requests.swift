@@ -5,6 +5,7 @@ import Logging
 extension EventLoop {
     /// Events for a connection. The token carries the connection's generation, so a stale event for a
     /// descriptor closed and reused within the same batch is ignored.
+    /// A connection that read something is handled after the round's reads (`handleRoundOfReads`).
     func handle(events: UInt32, token: UInt64) {
         let fd = Int(token & 0xFFFF_FFFF)
         guard fd < connections.count, let connection = connections[fd], connection.token == token else { return }
@@ -12,40 +13,68 @@ extension EventLoop {
             closeConnection(connection)
             return
         }
-        if events & Epoll.readable != 0 {
-            readAvailable(connection)
-            guard isCurrent(connection) else { return }
+        if events & Epoll.readable != 0 && receive(connection) {
+            readThisRound.append((connection, events))
+            return
         }
+        guard isCurrent(connection) else { return }
         if events & Epoll.writable != 0 || connection.hasPendingOutput {
             flush(connection)
         }
     }
 
-    func readAvailable(_ connection: Connection) {
+    /// Reads what the socket holds into the parser. Returns true when there is input (bytes or the client's
+    /// end of input) to handle once this round's reads are done.
+    func receive(_ connection: Connection) -> Bool {
         let count = recv(connection.fd, readBuffer.baseAddress, readBuffer.count, 0)
         if count > 0 {
-            if connection.phase == .lingering { return }
+            if connection.phase == .lingering { return false }
             connection.parser.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
-            processRequests(connection)
+            connection.lastInputAt = monotonicNanoseconds()
+            return true
         } else if count == 0 {
             // The client shut its write side: answer what is complete, then close.
             connection.inputClosed = true
             if connection.phase == .lingering {
                 closeConnection(connection)
-                return
+                return false
             }
-            if connection.phase != .handling {
-                processRequests(connection)
-                guard isCurrent(connection) else { return }
-                if !connection.hasPendingOutput && connection.phase != .handling {
-                    closeConnection(connection)
-                    return
-                }
-            }
-            updateInterest(connection)
+            return true
         } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
             closeConnection(connection)
         }
+        return false
+    }
+
+    /// Runs the router's `afterReads` hooks once for the round, then handles what each connection read.
+    func handleRoundOfReads() {
+        guard !readThisRound.isEmpty else { return }
+        for hook in shared.router.afterReads { hook() }
+        for (connection, events) in readThisRound {
+            handleInput(connection)
+            guard isCurrent(connection) else { continue }
+            if events & Epoll.writable != 0 || connection.hasPendingOutput {
+                flush(connection)
+            }
+        }
+        readThisRound.removeAll(keepingCapacity: true)
+    }
+
+    private func handleInput(_ connection: Connection) {
+        guard isCurrent(connection) else { return }
+        guard connection.inputClosed else {
+            processRequests(connection)
+            return
+        }
+        if connection.phase != .handling {
+            processRequests(connection)
+            guard isCurrent(connection) else { return }
+            if !connection.hasPendingOutput && connection.phase != .handling {
+                closeConnection(connection)
+                return
+            }
+        }
+        updateInterest(connection)
     }
 
     /// Turns buffered bytes into responses, in order, until a blocking handler is running,
@@ -78,6 +107,7 @@ extension EventLoop {
             http10: request.version.minor == 0
         )
         var request = request
+        request.receivedAt = connection.lastInputAt
         switch shared.router.resolve(method: request.method, path: request.path) {
         case .matched(let route, let parameters):
             request.pathParameters = parameters

@@ -40,6 +40,8 @@ final class EventLoop: @unchecked Sendable {
     /// Set while the listener is out of epoll after EMFILE left no spare descriptor.
     var listenerPausedUntil: Int64?
     var lastDescriptorWarning: Int64 = -10_000
+    /// Connections read in the current round, with their epoll events, handled once the round's reads are done.
+    var readThisRound: [(connection: Connection, events: UInt32)] = []
 
     static let listenerToken = UInt64.max - 1
     static let wakeToken = UInt64.max
@@ -111,6 +113,7 @@ final class EventLoop: @unchecked Sendable {
                 default: handle(events: event.events, token: event.data.u64)
                 }
             }
+            handleRoundOfReads()
             if now >= nextSweep {
                 nextSweep = now + Self.sweepIntervalMilliseconds
                 sweepTimeouts()

@@ -18,6 +18,13 @@ enum HTTPDate {
 
 /// Monotonic milliseconds for deadlines.
 @inline(__always)
+/// `CLOCK_MONOTONIC` in nanoseconds: the clock `HTTPRequest.receivedAt` is on.
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+}
+
 func monotonicMilliseconds() -> Int64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC_COARSE, &spec)

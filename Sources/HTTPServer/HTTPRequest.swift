@@ -8,6 +8,10 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// Path parameters captured by the router, percent-decoded (`series_id` for `/fit/:series_id`).
     public var pathParameters = PathParameters()
+    /// When the read that completed this request returned (`CLOCK_MONOTONIC`, nanoseconds); 0 when unknown.
+    /// Never earlier than the arrival of the request's last byte, and always before the `Router.afterReads`
+    /// hooks of its round run.
+    public var receivedAt: UInt64 = 0
 
     public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = [:], body: [UInt8] = []) {
         self.method = method

@@ -29,7 +29,12 @@ extension HTTPRequest {
             }
         }
         do {
-            return try decoder.decode(type, from: Data(body))
+            return try body.withUnsafeBytes { bytes in
+                // The decoder reads the body in place: `Data(body)` would copy it into two fresh allocations.
+                // The `Data` never outlives this call, and `.none` leaves the array's storage to the array.
+                guard let start = bytes.baseAddress, !bytes.isEmpty else { return try decoder.decode(type, from: Data()) }
+                return try decoder.decode(type, from: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: start), count: bytes.count, deallocator: .none))
+            }
         } catch let error as DecodingError {
             throw Self.httpError(for: error)
         } catch {

@@ -332,8 +332,7 @@ public struct RequestParser {
     }
 
     private static func parseVersion(_ bytes: ArraySlice<UInt8>) -> Result<HTTPVersion, RequestParseError> {
-        let prefix: [UInt8] = Array("HTTP/".utf8)
-        guard bytes.count >= 6, bytes.prefix(5).elementsEqual(prefix) else {
+        guard bytes.count >= 6, bytes.prefix(5).elementsEqual("HTTP/".utf8) else {
             return .failure(.malformed("malformed HTTP version"))
         }
         let digits = bytes.dropFirst(5)

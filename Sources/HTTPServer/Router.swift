@@ -77,6 +77,19 @@ public struct Router: Sendable {
         add(.post, pattern, execution: execution, handler: handler)
     }
 
+    /// Runs on an event-loop thread after each round of socket reads and before any request read in that round is
+    /// handled. Whatever a hook learns (say, announcements waiting on another socket) is thus at least as fresh as
+    /// every request it precedes, for the price of one call per round instead of one per request.
+    public typealias ReadHook = @Sendable () -> Void
+
+    /// The hooks run after each round of reads, in the order added.
+    public private(set) var afterReads: [ReadHook] = []
+
+    /// Adds a hook run after each round of reads (see `ReadHook`). It must not block.
+    public mutating func afterEachRoundOfReads(_ hook: @escaping ReadHook) {
+        afterReads.append(hook)
+    }
+
     /// A check that runs before a route's handler (and before its fast path); it throws (say a 401) to refuse.
     public typealias Precondition = @Sendable (HTTPRequest) throws -> Void
 

@@ -15,6 +15,7 @@ struct PredictResponseTests {
 
     @Test("The direct writer says what the Codable encoder says", arguments: [
         (25.5, 6.940220937885652), (0.1, -0.30000000000000004), (1e21, 1e-7), (-0.0, 123456789.125), (3, 1e300),
+        (-42, -7), (-999_999_999_999_999, 0),
     ])
     func sameJSONAsTheEncoder(value: Double, zScore: Double) throws {
         let body = response(value: value, zScore: zScore)
@@ -36,5 +37,24 @@ struct PredictResponseTests {
         #expect((parsed?["z_score"] as? Double) == .greatestFiniteMagnitude)
         #expect((parsed?["lower_bound"] as? Double) == -.greatestFiniteMagnitude)
         #expect((parsed?["upper_bound"] as? Double) == 0)
+    }
+}
+
+@Suite("JSON bytes")
+struct JSONBytesTests {
+    @Test("Integers as Swift prints them", arguments: [Int64.min, -10, -1, 0, 7, 10, 1_700_000_000, Int64.max])
+    func integers(value: Int64) {
+        var out = JSONBytes(capacity: 0)
+        out.append(integer: value)
+        #expect(String(decoding: out.bytes, as: UTF8.self) == String(value))
+    }
+
+    @Test("Fractions in the shortest text that reads back the same", arguments: [0.1, -16.234753829797988, 2.5e-8, 1e15 + 0.5, -1.7976931348623157e308])
+    func fractions(value: Double) {
+        var out = JSONBytes(capacity: 0)
+        out.append(number: value)
+        let text = String(decoding: out.bytes, as: UTF8.self)
+        #expect(text == value.description)
+        #expect(Double(text) == value)
     }
 }

@@ -7,7 +7,8 @@ import Synchronization
 /// Training publishes every new version and answers a fit only after Redis acknowledged the PUBLISH, so by
 /// the time a client can send a predict, the announcement already sits in this process's subscription socket.
 /// `knowledge(of:)` drains that socket (non-blocking) before answering, which makes it read-your-writes
-/// exact. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
+/// exact. A drain that started after the request was received is just as good, so a server that drains once per
+/// round of reads (`takeAnnouncements`, before handling the requests read) saves every request its own read. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
 /// subscription is down, nothing is answered from memory (callers read Redis or Postgres), and every
 /// reconnection forgets everything, since announcements may have been missed.
 ///
@@ -29,6 +30,8 @@ public final class LatestVersionTracker: Sendable {
         var latest: [String: Entry] = [:]
         /// Monotonic milliseconds when the subscription last delivered anything (a message or a PONG).
         var lastHeard: Int64 = 0
+        /// Monotonic nanoseconds when the last successful drain of the current subscription started (0: none).
+        var drainStartedAt: UInt64 = 0
         /// Series a read found without any model (so a flood of predicts for them costs Postgres nothing);
         /// an announcement for one removes it.
         var missing: Set<String> = []
@@ -92,6 +95,11 @@ public final class LatestVersionTracker: Sendable {
         }
     }
 
+    /// Takes in every announcement received so far (a server calls this after each round of reads).
+    public func takeAnnouncements() {
+        state.withLock { _ = drain(&$0) }
+    }
+
     public func stop() {
         stopped.store(true, ordering: .relaxed)
     }
@@ -100,9 +108,13 @@ public final class LatestVersionTracker: Sendable {
     public var isSubscribed: Bool { state.withLock { $0.connection != nil } }
 
     /// What memory says about a series, after taking in every announcement already received.
-    public func knowledge(of seriesID: String) -> Knowledge {
+    /// - Parameter receivedAt: when the request asking was received (`CLOCK_MONOTONIC` nanoseconds): a drain
+    ///   that started later has taken in every announcement the request could depend on, so the socket is not
+    ///   read again. Nil (or 0, unknown) reads it.
+    public func knowledge(of seriesID: String, receivedAt: UInt64? = nil) -> Knowledge {
         state.withLock { state in
-            guard drain(&state) else { return .unknown }
+            let drainedSince = receivedAt.map { $0 > 0 && state.connection != nil && state.drainStartedAt > $0 } ?? false
+            guard drainedSince || drain(&state) else { return .unknown }
             if let entry = state.latest[seriesID] { return entry.confirmed ? .latest(entry.version) : .unknown }
             return state.missing.contains(seriesID) ? .missing : .unknown
         }
@@ -137,6 +149,7 @@ public final class LatestVersionTracker: Sendable {
     /// Takes in what the subscription socket holds. Returns false when the subscription is down.
     private func drain(_ state: inout State) -> Bool {
         guard let connection = state.connection else { return false }
+        let started = MonotonicClock.nanoseconds
         do {
             let replies = try connection.drainWithoutBlocking()
             let now = MonotonicClock.milliseconds
@@ -157,6 +170,7 @@ public final class LatestVersionTracker: Sendable {
                     state.latest[seriesID] = Entry(version: version, confirmed: false)
                 }
             }
+            state.drainStartedAt = started
             return true
         } catch {
             lose(&state, error)
@@ -168,6 +182,7 @@ public final class LatestVersionTracker: Sendable {
     private func lose(_ state: inout State, _ error: any Error) {
         logger.warning("model-update subscription lost; reading latest versions per request until it is back", metadata: ["error": "\(error)"])
         state.connection = nil
+        state.drainStartedAt = 0
         state.epoch &+= 1
         state.latest.removeAll()
         state.missing.removeAll()
@@ -185,6 +200,7 @@ public final class LatestVersionTracker: Sendable {
             }
             state.withLock { state in
                 state.connection = connection
+                state.drainStartedAt = 0
                 state.epoch &+= 1
                 state.latest.removeAll()
                 state.missing.removeAll()

@@ -60,19 +60,27 @@ public final class ModelResolver: Sendable {
     }
 
     /// The model from memory only.
-    /// - Parameter version: a pinned version, or nil for the latest.
-    public func fromMemory(seriesID: String, version: Int?) -> MemoryAnswer {
+    /// - Parameters:
+    ///   - version: a pinned version, or nil for the latest.
+    ///   - receivedAt: when the request was received (`CLOCK_MONOTONIC` ns), or nil; see `LatestVersionTracker`.
+    public func fromMemory(seriesID: String, version: Int?, receivedAt: UInt64? = nil) -> MemoryAnswer {
         let number: Int
         if let version {
             number = version
         } else {
-            switch tracker?.knowledge(of: seriesID) ?? .unknown {
+            switch tracker?.knowledge(of: seriesID, receivedAt: receivedAt) ?? .unknown {
             case .latest(let latest): number = latest
             case .missing: return .missing
             case .unknown: return .unknown
             }
         }
         return models.withLock { $0.bySeries[seriesID]?.model(version: number) }.map(MemoryAnswer.found) ?? .unknown
+    }
+
+    /// Takes in the latest-version announcements received so far: call it after reading requests and before
+    /// answering them, and `fromMemory(seriesID:version:receivedAt:)` need not read the subscription per request.
+    public func takeAnnouncements() {
+        tracker?.takeAnnouncements()
     }
 
     /// The model from memory only: nil when finding it needs I/O (or the series is known to have none).

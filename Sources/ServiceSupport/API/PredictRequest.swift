@@ -86,40 +86,28 @@ extension PredictResponse {
     /// predict, and the generic encoder spends more time on it than the rest of the request does.
     /// The only strings are a validated series id, a version and a direction, none of which need escaping.
     func encodedJSON() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        out.append(contentsOf: #"{"anomaly":"#.utf8)
-        out.append(contentsOf: (anomaly ? "true" : "false").utf8)
-        out.append(contentsOf: #","direction":""#.utf8)
-        out.append(contentsOf: direction.rawValue.utf8)
-        out.append(contentsOf: #"","lower_bound":"#.utf8)
-        Self.append(lower_bound, to: &out)
-        out.append(contentsOf: #","model_version":""#.utf8)
-        out.append(contentsOf: model_version.utf8)
-        out.append(contentsOf: #"","series_id":""#.utf8)
-        out.append(contentsOf: series_id.utf8)
-        out.append(contentsOf: #"","threshold":"#.utf8)
-        Self.append(threshold, to: &out)
-        out.append(contentsOf: #","timestamp":"#.utf8)
-        out.append(contentsOf: String(timestamp).utf8)
-        out.append(contentsOf: #","upper_bound":"#.utf8)
-        Self.append(upper_bound, to: &out)
-        out.append(contentsOf: #","value":"#.utf8)
-        Self.append(value, to: &out)
-        out.append(contentsOf: #","z_score":"#.utf8)
-        Self.append(z_score, to: &out)
-        out.append(UInt8(ascii: "}"))
-        return out
-    }
-
-    /// A JSON number: integral values without a fraction (as JSONEncoder writes them), the shortest
-    /// round-tripping text otherwise; beyond Double's range (a z-score can overflow) it is clamped.
-    static func append(_ number: Double, to out: inout [UInt8]) {
-        let finite = number.isNaN ? 0 : min(max(number, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
-        if finite == finite.rounded(), abs(finite) < 1e15 {
-            out.append(contentsOf: String(Int64(finite)).utf8)
-        } else {
-            out.append(contentsOf: finite.description.utf8)
-        }
+        var out = JSONBytes(capacity: 256)
+        out.append(#"{"anomaly":"#)
+        out.append(anomaly ? "true" : "false")
+        out.append(#","direction":""#)
+        out.append(direction.rawValue)
+        out.append(#"","lower_bound":"#)
+        out.append(number: lower_bound)
+        out.append(#","model_version":""#)
+        out.append(model_version)
+        out.append(#"","series_id":""#)
+        out.append(series_id)
+        out.append(#"","threshold":"#)
+        out.append(number: threshold)
+        out.append(#","timestamp":"#)
+        out.append(integer: timestamp)
+        out.append(#","upper_bound":"#)
+        out.append(number: upper_bound)
+        out.append(#","value":"#)
+        out.append(number: value)
+        out.append(#","z_score":"#)
+        out.append(number: z_score)
+        out.append("}")
+        return out.bytes
     }
 }

@@ -6,6 +6,8 @@ import HTTPServer
 public enum PredictRoutes {
     public static func add(to router: inout Router, backend: AnomalyBackend) {
         let predictor = Predictor(backend: backend)
+        // One read of the model-update subscription per round of reads, instead of one per predict.
+        router.afterEachRoundOfReads { backend.resolver.takeAnnouncements() }
         router.add(.post, "/predict/:series_id", execution: .inlineFirst(fastPath: { try predictor.predictFromMemory($0) })) {
             try predictor.predict($0)
         }
@@ -21,7 +23,7 @@ struct Predictor: Sendable {
     func predictFromMemory(_ request: HTTPRequest) throws -> HTTPResponse? {
         let started = MonotonicClock.nanoseconds
         let (seriesID, version, body) = try inputs(request)
-        switch backend.resolver.fromMemory(seriesID: seriesID.rawValue, version: version?.number) {
+        switch backend.resolver.fromMemory(seriesID: seriesID.rawValue, version: version?.number, receivedAt: request.receivedAt) {
         case .found(let model):
             backend.metrics.lookupsMemory.increment()
             return try answer(model, body, started: started)

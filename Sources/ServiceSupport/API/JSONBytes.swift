@@ -1,0 +1,52 @@
+/// JSON text written byte by byte into an array, for the few bodies on the hot path that skip `JSONEncoder`.
+/// Numbers go straight from the standard library's stack buffer into the array (`_writeASCII`, the hook it
+/// uses for every `TextOutputStream`): `description` would first make them a String, a heap allocation for
+/// anything longer than 15 characters, which most z-scores and bounds are.
+struct JSONBytes: TextOutputStream {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Appends text as it is: keys, punctuation and strings known to need no escaping.
+    mutating func append(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    /// A JSON number: integral values without a fraction (as JSONEncoder writes them), the shortest
+    /// round-tripping text otherwise; beyond Double's range (a z-score can overflow) it is clamped, and NaN,
+    /// which JSON cannot say, is written as 0.
+    mutating func append(number: Double) {
+        let finite = number.isNaN ? 0 : min(max(number, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
+        if finite == finite.rounded(), abs(finite) < 1e15 {
+            append(integer: Int64(finite))
+        } else {
+            finite.write(to: &self)
+        }
+    }
+
+    /// A JSON integer.
+    mutating func append(integer: Int64) {
+        if integer < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = integer.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var position = buffer.count
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            bytes.append(contentsOf: buffer[position...])
+        }
+    }
+
+    mutating func write(_ string: String) {
+        bytes.append(contentsOf: string.utf8)
+    }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: buffer)
+    }
+}
