@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "CSystemShims.h"
 #include <sys/socket.h>
+#include <pthread.h>
+#include <string.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -23,4 +25,16 @@ int c_shims_accept_nonblocking(int listen_fd) {
 int c_shims_set_thread_niceness(int niceness) {
     /* On Linux, setpriority() with a thread id changes that thread only. */
     return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), niceness);
+}
+
+void c_shims_name_thread(const char *name) {
+    char shortened[16];
+    strncpy(shortened, name, sizeof shortened - 1);
+    shortened[sizeof shortened - 1] = '\0';
+    pthread_setname_np(pthread_self(), shortened);
+}
+
+int c_shims_set_thread_idle_policy(void) {
+    struct sched_param parameters = { .sched_priority = 0 };
+    return sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_IDLE, &parameters);
 }

@@ -1,3 +1,4 @@
+import CSystemShims
 import DequeModule
 import Foundation
 
@@ -20,6 +21,7 @@ final class BlockingPool: @unchecked Sendable {
         for index in 0..<max(1, threadCount) {
             finished.enter()
             let thread = Thread { [self] in
+                c_shims_name_thread("http-pool-\(index)")
                 work()
                 finished.leave()
             }

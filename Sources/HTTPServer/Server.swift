@@ -1,3 +1,4 @@
+import CSystemShims
 import Dispatch
 import Foundation
 import Glibc
@@ -82,6 +83,7 @@ public final class Server: Sendable {
             for (index, loop) in loops.enumerated() {
                 finished.enter()
                 let thread = Thread {
+                    c_shims_name_thread("http-loop-\(index)")
                     loop.run()
                     finished.leave()
                 }

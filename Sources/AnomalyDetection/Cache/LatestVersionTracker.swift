@@ -76,7 +76,7 @@ public final class LatestVersionTracker: Sendable {
     public func start() {
         reconnectIfNeeded()
         // Normal priority: a PING sent late would look like a hung Redis.
-        BackgroundThread.start(name: "model-updates", niceness: 0) { [self] in
+        BackgroundThread.start(name: "model-updates", priority: .normal) { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Double(pingIntervalMilliseconds) / 1000)
                 if !reconnectIfNeeded() { ping() }

@@ -34,6 +34,8 @@ public final class PredictionRecorder: Sendable {
     private let logger: Logger
     private let buffer = Mutex(Buffer())
     private let stopped = Atomic<Bool>(false)
+    /// How many records the writer took last time: the capacity of the next buffer.
+    private let lastTaken = Atomic<Int>(0)
     /// The written predictions added up for the dashboard (per series, per minute).
     private let statistics: StatisticsWriter
 
@@ -47,7 +49,7 @@ public final class PredictionRecorder: Sendable {
     /// Starts the writer threads.
     public func start() {
         statistics.start()
-        BackgroundThread.start(name: "prediction-log") { [self] in
+        BackgroundThread.start(name: "prediction-log", priority: .idle) { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Double(configuration.intervalMilliseconds) / 1000)
                 writePending(until: nil)
@@ -91,13 +93,17 @@ public final class PredictionRecorder: Sendable {
     private func writePending(until deadline: ContinuousClock.Instant?) {
         while true {
             if let deadline, ContinuousClock.now >= deadline { return }
+            // The buffer the request path fills next is allocated here, as large as the last one taken, so that
+            // appending never reallocates (and copies) on an event loop while it holds the lock.
+            var fresh: [PredictionRecord] = []
+            fresh.reserveCapacity(min(configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
             let taken: [PredictionRecord]? = buffer.withLock { buffer in
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
-                var taken: [PredictionRecord] = []
-                swap(&taken, &buffer.pending)
-                return taken
+                swap(&fresh, &buffer.pending)
+                return fresh
             }
+            if let taken { lastTaken.store(taken.count, ordering: .relaxed) }
             guard let taken else {
                 // The writer thread is finishing; at shutdown wait for it rather than return early.
                 guard deadline != nil else { return }

@@ -42,7 +42,7 @@ public final class StatusProbe: Sendable {
     }
 
     public func start(interval: Double = 1) {
-        BackgroundThread.start(name: "status-probe", niceness: 0) { [self] in
+        BackgroundThread.start(name: "status-probe", priority: .normal) { [self] in
             while !stopped.load(ordering: .relaxed) {
                 check()
                 Thread.sleep(forTimeInterval: interval)
