@@ -34,6 +34,8 @@ public final class PredictionRecorder: Sendable {
     private let logger: Logger
     private let buffer = Mutex(Buffer())
     private let stopped = Atomic<Bool>(false)
+    /// The most records a fresh buffer is sized for in advance (about a megabyte); past it, appends grow it.
+    private static let largestReservation = 16_384
     /// How many records the writer took last time: the capacity of the next buffer.
     private let lastTaken = Atomic<Int>(0)
     /// The written predictions added up for the dashboard (per series, per minute).
@@ -93,10 +95,10 @@ public final class PredictionRecorder: Sendable {
     private func writePending(until deadline: ContinuousClock.Instant?) {
         while true {
             if let deadline, ContinuousClock.now >= deadline { return }
-            // The buffer the request path fills next is allocated here, as large as the last one taken, so that
-            // appending never reallocates (and copies) on an event loop while it holds the lock.
+            // The buffer the request path fills next is allocated here, as large as the last one taken (up to a
+            // megabyte), so that appending rarely reallocates (and copies) on an event loop holding the lock.
             var fresh: [PredictionRecord] = []
-            fresh.reserveCapacity(min(configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
+            fresh.reserveCapacity(min(Self.largestReservation, configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
             let taken: [PredictionRecord]? = buffer.withLock { buffer in
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
