@@ -33,8 +33,3 @@ void c_shims_name_thread(const char *name) {
     shortened[sizeof shortened - 1] = '\0';
     pthread_setname_np(pthread_self(), shortened);
 }
-
-int c_shims_set_thread_idle_policy(void) {
-    struct sched_param parameters = { .sched_priority = 0 };
-    return sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_IDLE, &parameters);
-}

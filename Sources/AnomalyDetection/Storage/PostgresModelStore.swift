@@ -100,40 +100,19 @@ public final class PostgresModelStore: ModelStore {
     public func record(_ predictions: [PredictionRecord]) throws {
         guard !predictions.isEmpty else { return }
         // One row per (series, version), in arrival order within each.
-        struct Key: Hashable {
-            let seriesID: String
-            let version: Int
-        }
-        var groups: [Key: Int] = [:]
-        var batches: [[PredictionRecord]] = []
-        for record in predictions {
-            let key = Key(seriesID: record.seriesID, version: record.version)
-            if let index = groups[key] {
-                batches[index].append(record)
-            } else {
-                groups[key] = batches.count
-                batches.append([record])
-            }
-        }
-        let flattened = batches.flatMap { $0 }
-        var starts: [Int32] = []
-        var next: Int32 = 1
-        for batch in batches {
-            starts.append(next)
-            next += Int32(clamping: batch.count)
-        }
+        let columns = PredictionColumns(predictions)
         _ = try use {
             try $0.execute(Statements.recordPredictions, [
-                .textArray(batches.map { $0[0].seriesID }),
-                .int4Array(batches.map { Int32(clamping: $0[0].version) }),
-                .int4Array(batches.map { Int32(clamping: $0.count) }),
-                .int4Array(batches.map { Int32(clamping: $0.filter(\.anomaly).count) }),
-                .int4Array(starts),
-                .int8Array(flattened.map(\.timestamp)),
-                .float8Array(flattened.map(\.value)),
-                .boolArray(flattened.map(\.anomaly)),
-                .float8Array(flattened.map(\.zScore)),
-                .float4Array(flattened.map(\.latencyMicroseconds)),
+                .textArray(columns.seriesIDs),
+                .int4Array(columns.versions),
+                .int4Array(columns.counts),
+                .int4Array(columns.anomalyCounts),
+                .int4Array(columns.starts),
+                .int8Array(columns.timestamps),
+                .float8Array(columns.values),
+                .boolArray(columns.anomalies),
+                .float8Array(columns.zScores),
+                .float4Array(columns.latencies),
             ])
         }
     }

@@ -51,7 +51,7 @@ public final class PredictionRecorder: Sendable {
     /// Starts the writer threads.
     public func start() {
         statistics.start()
-        BackgroundThread.start(name: "prediction-log", priority: .idle) { [self] in
+        BackgroundThread.start(name: "prediction-log") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: Double(configuration.intervalMilliseconds) / 1000)
                 writePending(until: nil)

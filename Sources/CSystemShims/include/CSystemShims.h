@@ -16,10 +16,6 @@ int c_shims_accept_nonblocking(int listen_fd);
 /// Sets the calling thread's nice value (Linux: per thread). Returns 0 or -1 with errno.
 int c_shims_set_thread_niceness(int niceness);
 
-/// Moves the calling thread to SCHED_IDLE: it runs only when its CPU has nothing else to run, and any other
-/// thread that wakes there preempts it at once. Returns 0 or -1 with errno.
-int c_shims_set_thread_idle_policy(void);
-
 /// Names the calling thread for top -H, ps -L and perf (the first 15 bytes; the kernel keeps no more).
 void c_shims_name_thread(const char *name);
 #endif

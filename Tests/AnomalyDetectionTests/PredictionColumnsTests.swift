@@ -1,0 +1,40 @@
+import Testing
+@testable import AnomalyDetection
+
+@Suite("Prediction-log columns")
+struct PredictionColumnsTests {
+    private func record(_ series: String, _ version: Int, _ timestamp: Int64, anomaly: Bool = false) -> PredictionRecord {
+        PredictionRecord(seriesID: series, version: version, timestamp: timestamp, value: Double(timestamp) / 2,
+                         anomaly: anomaly, zScore: Double(timestamp) / 4, latencyMicroseconds: Float(timestamp))
+    }
+
+    @Test("Groups by series and version in order of first appearance, records in arrival order")
+    func groupsInterleavedRecords() {
+        let records = [
+            record("a", 1, 10), record("a", 1, 11, anomaly: true), record("b", 1, 20), record("a", 2, 30),
+            record("a", 1, 12), record("b", 1, 21, anomaly: true), record("b", 1, 22, anomaly: true),
+        ]
+        let columns = PredictionColumns(records)
+        #expect(columns.seriesIDs == ["a", "b", "a"])
+        #expect(columns.versions == [1, 1, 2])
+        #expect(columns.counts == [3, 3, 1])
+        #expect(columns.anomalyCounts == [1, 2, 0])
+        #expect(columns.starts == [1, 4, 7])
+        #expect(columns.timestamps == [10, 11, 12, 20, 21, 22, 30])
+        #expect(columns.anomalies == [false, true, false, false, true, true, false])
+        #expect(columns.values == columns.timestamps.map { Double($0) / 2 })
+        #expect(columns.zScores == columns.timestamps.map { Double($0) / 4 })
+        #expect(columns.latencies == columns.timestamps.map { Float($0) })
+    }
+
+    @Test func oneSeriesIsOneGroup() {
+        let columns = PredictionColumns((1...250).map { record("only", 3, Int64($0)) })
+        #expect(columns.seriesIDs == ["only"] && columns.counts == [250] && columns.starts == [1])
+        #expect(columns.timestamps == Array(1...250))
+    }
+
+    @Test func emptyBatchHasNoColumns() {
+        let columns = PredictionColumns([])
+        #expect(columns.seriesIDs.isEmpty && columns.timestamps.isEmpty)
+    }
+}
