@@ -76,6 +76,16 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     static func namesEqual<A: StringProtocol, B: StringProtocol>(_ lhs: A, _ rhs: B) -> Bool {
         // Most names differ in length: settle those without walking the bytes.
         guard lhs.utf8.count == rhs.utf8.count else { return false }
+        // Native strings (every name parsed or written here) compare as two byte buffers.
+        let contiguous = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in
+                for index in 0..<left.count where left[index] != right[index] && asciiLowercased(left[index]) != asciiLowercased(right[index]) {
+                    return false
+                }
+                return true
+            }
+        }
+        if let contiguous, let equal = contiguous { return equal }
         var left = lhs.utf8.makeIterator()
         var right = rhs.utf8.makeIterator()
         while true {
