@@ -16,8 +16,6 @@ enum HTTPDate {
     }
 }
 
-/// Monotonic milliseconds for deadlines.
-@inline(__always)
 /// `CLOCK_MONOTONIC` in nanoseconds: the clock `HTTPRequest.receivedAt` is on.
 func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()
@@ -25,6 +23,8 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
 }
 
+/// Monotonic milliseconds for deadlines.
+@inline(__always)
 func monotonicMilliseconds() -> Int64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC_COARSE, &spec)

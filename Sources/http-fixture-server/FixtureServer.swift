@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPServer
 import ServiceSupport
+import Synchronization
 
 /// A server with routes that exist only to exercise the HTTP module from the socket tests.
 @main
@@ -21,6 +22,22 @@ struct FixtureServer: ParsableCommand {
     }
 
     struct Missing: Codable { var count: Int }
+
+    /// When the router's `afterReads` hooks last ran, for `/read-hook`.
+    final class HookClock: Sendable {
+        let lastRun = Atomic<UInt64>(0)
+
+        static func now() -> UInt64 {
+            var spec = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &spec)
+            return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
+        }
+    }
+
+    struct ReadHookAnswer: Codable {
+        var received_at: UInt64
+        var hook_ran_at: UInt64
+    }
 
     func run() throws {
         try ServiceRunner(service: "fixture", defaultPort: 8099).runWithoutBackend(options: options) { router, _, _ in
@@ -54,6 +71,12 @@ struct FixtureServer: ParsableCommand {
             router.post("/json", execution: .inline) { request in
                 let decoded = try request.decodeJSON(Missing.self)
                 return try .json(decoded)
+            }
+            // What the loop promises `afterReads` hooks: they run after a request is received, before it is handled.
+            let hook = HookClock()
+            router.afterEachRoundOfReads { hook.lastRun.store(HookClock.now(), ordering: .relaxed) }
+            router.get("/read-hook", execution: .inline) { request in
+                try .json(ReadHookAnswer(received_at: request.receivedAt, hook_ran_at: hook.lastRun.load(ordering: .relaxed)))
             }
             router.get("/crash", execution: .blocking) { _ in
                 throw CocoaError(.featureUnsupported)

@@ -491,3 +491,20 @@ def test_reading_pauses_while_a_blocking_handler_runs(server):
     assert sent < 32 << 20, f"{sent} bytes were accepted while the handler ran: the server kept reading"
     c.sock.setblocking(True)
     assert c.read_response().status == 200
+
+
+def test_read_hooks_run_after_each_request_is_received_and_before_it_is_handled(server):
+    """The predict path skips its own read of the model-update subscription because the loop runs the router's
+    afterReads hooks between receiving a request and handling it; one at a time, pipelined and trickled."""
+    c = RawClient(server.port)
+    answers = []
+    for _ in range(5):
+        c.send(b"GET /read-hook HTTP/1.1\r\nHost: t\r\n\r\n")
+        answers.append(json.loads(c.read_response().body))
+    c.send(b"GET /read-hook HTTP/1.1\r\nHost: t\r\n\r\n" * 10)
+    answers += [json.loads(c.read_response().body) for _ in range(10)]
+    for byte in b"GET /read-hook HTTP/1.1\r\nHost: t\r\n\r\n":
+        c.send(bytes([byte]))
+    answers.append(json.loads(c.read_response().body))
+    c.close()
+    assert all(a["received_at"] > 0 and a["hook_ran_at"] > a["received_at"] for a in answers), answers

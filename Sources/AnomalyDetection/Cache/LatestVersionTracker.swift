@@ -7,8 +7,9 @@ import Synchronization
 /// Training publishes every new version and answers a fit only after Redis acknowledged the PUBLISH, so by
 /// the time a client can send a predict, the announcement already sits in this process's subscription socket.
 /// `knowledge(of:)` drains that socket (non-blocking) before answering, which makes it read-your-writes
-/// exact. A drain that started after the request was received is just as good, so a server that drains once per
-/// round of reads (`takeAnnouncements`, before handling the requests read) saves every request its own read. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
+/// exact. A drain that started after the request was received is just as good, so a server that drains once
+/// per round of reads (`takeAnnouncements`, before handling the requests read) saves every request its own
+/// read. A series becomes known by a read (`confirm`); announcements only ever raise versions. While the
 /// subscription is down, nothing is answered from memory (callers read Redis or Postgres), and every
 /// reconnection forgets everything, since announcements may have been missed.
 ///
@@ -110,10 +111,10 @@ public final class LatestVersionTracker: Sendable {
     /// What memory says about a series, after taking in every announcement already received.
     /// - Parameter receivedAt: when the request asking was received (`CLOCK_MONOTONIC` nanoseconds): a drain
     ///   that started later has taken in every announcement the request could depend on, so the socket is not
-    ///   read again. Nil (or 0, unknown) reads it.
-    public func knowledge(of seriesID: String, receivedAt: UInt64? = nil) -> Knowledge {
+    ///   read again. 0 (unknown) reads it.
+    public func knowledge(of seriesID: String, receivedAt: UInt64 = 0) -> Knowledge {
         state.withLock { state in
-            let drainedSince = receivedAt.map { $0 > 0 && state.connection != nil && state.drainStartedAt > $0 } ?? false
+            let drainedSince = receivedAt > 0 && state.connection != nil && state.drainStartedAt > receivedAt
             guard drainedSince || drain(&state) else { return .unknown }
             if let entry = state.latest[seriesID] { return entry.confirmed ? .latest(entry.version) : .unknown }
             return state.missing.contains(seriesID) ? .missing : .unknown

@@ -62,8 +62,8 @@ public final class ModelResolver: Sendable {
     /// The model from memory only.
     /// - Parameters:
     ///   - version: a pinned version, or nil for the latest.
-    ///   - receivedAt: when the request was received (`CLOCK_MONOTONIC` ns), or nil; see `LatestVersionTracker`.
-    public func fromMemory(seriesID: String, version: Int?, receivedAt: UInt64? = nil) -> MemoryAnswer {
+    ///   - receivedAt: when the request was received (`CLOCK_MONOTONIC` ns), 0 when unknown; see `LatestVersionTracker`.
+    public func fromMemory(seriesID: String, version: Int?, receivedAt: UInt64 = 0) -> MemoryAnswer {
         let number: Int
         if let version {
             number = version

@@ -26,20 +26,9 @@ struct JSONBytes: TextOutputStream {
         }
     }
 
-    /// A JSON integer.
+    /// A JSON integer. Timestamps (10 digits) fit a small String, which lives inline: no allocation.
     mutating func append(integer: Int64) {
-        if integer < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = integer.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var position = buffer.count
-            repeat {
-                position -= 1
-                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            bytes.append(contentsOf: buffer[position...])
-        }
+        bytes.append(contentsOf: String(integer).utf8)
     }
 
     mutating func write(_ string: String) {
