@@ -33,6 +33,21 @@ struct PredictionColumnsTests {
         #expect(columns.timestamps == Array(1...250))
     }
 
+    @Test("A series with more records than a row holds is cut into rows, in arrival order")
+    func longRunsAreCutIntoRows() {
+        var records = (1...600).map { record("a", 1, Int64($0), anomaly: $0 % 100 == 0) }
+        records.insert(contentsOf: [record("b", 2, 1001), record("b", 2, 1002)], at: 300)
+        let columns = PredictionColumns(records[...], rowLimit: 250)
+        #expect(columns.seriesIDs == ["a", "a", "a", "b"])
+        #expect(columns.versions == [1, 1, 1, 2])
+        #expect(columns.counts == [250, 250, 100, 2])
+        #expect(columns.starts == [1, 251, 501, 601])
+        #expect(columns.anomalyCounts == [2, 3, 1, 0])
+        #expect(columns.timestamps == Array(1...600) + [1001, 1002])
+        let exact = PredictionColumns((1...500).map { record("a", 1, Int64($0)) }, rowLimit: 250)
+        #expect(exact.counts == [250, 250] && exact.starts == [1, 251])
+    }
+
     @Test func emptyBatchHasNoColumns() {
         let columns = PredictionColumns([])
         #expect(columns.seriesIDs.isEmpty && columns.timestamps.isEmpty)

@@ -35,4 +35,22 @@ struct LatencyBucketsTests {
         #expect(together.series["a"]?.predictions == 5 && together.series["a"]?.anomalies == 2)
         #expect(together.series["b"]?.lastAnomalyTimestamp == 9)
     }
+
+    @Test("Adding a batch at once counts what adding its records one by one counts, runs and interleaving alike")
+    func batchesCountAsSingleRecords() {
+        let series = ["a", "a", "a", "b", "a", "c", "c", "b", "b", "a", "a"]
+        let records = series.enumerated().map { index, seriesID in
+            PredictionRecord(seriesID: seriesID, version: 1, timestamp: Int64(100 + index), value: 1, anomaly: index % 4 == 1, zScore: 0, latencyMicroseconds: Float(index * 7))
+        }
+        var oneByOne = RequestStatistics(kind: "predict")
+        records.forEach { oneByOne.add($0) }
+        var batched = RequestStatistics(kind: "predict")
+        batched.add(records[..<5])
+        batched.add(records[5...])
+        #expect(batched == oneByOne)
+        #expect(batched.series["a"]?.predictions == 6 && batched.series["a"]?.anomalies == 2)
+        #expect(batched.series["a"]?.lastAnomalyTimestamp == 109)
+        #expect(batched.series["c"]?.predictions == 2 && batched.series["c"]?.anomalies == 1)
+        #expect(batched.series["b"]?.lastAnomalyTimestamp == nil)
+    }
 }

@@ -97,9 +97,9 @@ public final class PostgresModelStore: ModelStore {
         return try result.namedRows.first?.int("count") ?? 0
     }
 
-    public func record(_ predictions: [PredictionRecord]) throws {
+    public func record(_ predictions: ArraySlice<PredictionRecord>) throws {
         guard !predictions.isEmpty else { return }
-        // One row per (series, version), in arrival order within each.
+        // Rows per (series, version) of at most 250 records each, in arrival order within each.
         let columns = PredictionColumns(predictions)
         _ = try use {
             try $0.execute(Statements.recordPredictions, [

@@ -11,10 +11,12 @@ public final class PredictionRecorder: Sendable {
     public struct Configuration: Sendable {
         /// The most records held in memory.
         public var capacity: Int = 200_000
-        /// The most records per INSERT: small, so that the work between two waits on Postgres (when the event
-        /// loops get the CPU back) stays well under a millisecond, and so that a row of one series' records
-        /// fits in a heap page (migration 2) rather than going to TOAST.
-        public var batchSize: Int = 250
+        /// The most records per INSERT. A pass of the writer usually fits in one: Postgres's cost per statement
+        /// (executor start-up, commit, two context switches each side) is most of what it spends on a few
+        /// hundred records, and on a shared machine it takes that CPU from the event loops in one piece.
+        /// Each row holds at most 250 records of one series (`PredictionColumns`), so that it fits in a heap
+        /// page (migration 2) rather than going to TOAST.
+        public var batchSize: Int = 4096
         /// How often the writer looks at the buffer: often, so that each pass is short (a long pass on a
         /// saturated CPU delays requests).
         public var intervalMilliseconds: Int = 20
@@ -115,7 +117,7 @@ public final class PredictionRecorder: Sendable {
             var written = 0
             var failure: (any Error)?
             while written < taken.count {
-                let batch = Array(taken[written..<min(taken.count, written + configuration.batchSize)])
+                let batch = taken[written..<min(taken.count, written + configuration.batchSize)]
                 do {
                     try store.record(batch)
                     statistics.add(batch)

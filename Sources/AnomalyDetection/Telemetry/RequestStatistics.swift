@@ -37,17 +37,37 @@ public struct RequestStatistics: Sendable, Equatable {
         }
     }
 
+    /// Adds many predictions; a run of one series (the usual batch) is looked up once, not once per record.
+    public mutating func add<Records: Sequence<PredictionRecord>>(_ records: Records) {
+        var run: (seriesID: String, counts: SeriesCounts)?
+        for record in records {
+            add(latencyMicroseconds: Double(record.latencyMicroseconds), anomaly: record.anomaly)
+            if run?.seriesID != record.seriesID {
+                if let run { addCounts(run.counts, to: run.seriesID) }
+                run = (record.seriesID, SeriesCounts())
+            }
+            run!.counts.predictions += 1
+            if record.anomaly {
+                run!.counts.anomalies += 1
+                run!.counts.lastAnomalyTimestamp = record.timestamp
+            }
+        }
+        if let run { addCounts(run.counts, to: run.seriesID) }
+    }
+
+    private mutating func addCounts(_ counts: SeriesCounts, to seriesID: String) {
+        var merged = series[seriesID, default: SeriesCounts()]
+        merged.predictions += counts.predictions
+        merged.anomalies += counts.anomalies
+        merged.lastAnomalyTimestamp = counts.lastAnomalyTimestamp ?? merged.lastAnomalyTimestamp
+        series[seriesID] = merged
+    }
+
     /// Adds statistics taken earlier (a write that failed goes back this way).
     public mutating func merge(_ other: RequestStatistics) {
         count += other.count
         anomalies += other.anomalies
         latency.add(other.latency)
-        for (seriesID, counts) in other.series {
-            var merged = series[seriesID, default: SeriesCounts()]
-            merged.predictions += counts.predictions
-            merged.anomalies += counts.anomalies
-            merged.lastAnomalyTimestamp = counts.lastAnomalyTimestamp ?? merged.lastAnomalyTimestamp
-            series[seriesID] = merged
-        }
+        for (seriesID, counts) in other.series { addCounts(counts, to: seriesID) }
     }
 }

@@ -32,9 +32,7 @@ public final class StatisticsWriter: Sendable {
     }
 
     public func add<Records: Sequence<PredictionRecord>>(_ records: Records) {
-        pending.withLock { statistics in
-            for record in records { statistics.add(record) }
-        }
+        pending.withLock { $0.add(records) }
     }
 
     /// Stops the thread and writes what is left.
