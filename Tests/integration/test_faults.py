@@ -152,6 +152,27 @@ def test_postgres_down_cached_predicts_work_fits_503_then_recover(svc, pg):
         wait_status(service.port, {"ok"}, 10, service.name)
 
 
+def test_both_down_a_cached_model_still_answers_from_memory(svc, pg, redis):
+    sid = new_series_id("both-down")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    fit(svc.training.port, sid, timestamps(4), values_around(50))
+    assert predict(svc.inference.port, sid, 53.0)["model_version"] == "v2"  # cached in the process
+
+    redis.kill()
+    pg.kill()
+
+    # The subscription is gone, so memory is no longer known to be current; neither store can say more.
+    # The newest version the process holds answers, rather than a 503.
+    for _ in range(20):
+        body = predict(svc.inference.port, sid, 53.0)
+        assert body["model_version"] == "v2" and body["z_score"] == 1.0, body
+    pinned = post(svc.inference.port, f"/predict/{sid}?version=v2", {"timestamp": "1", "value": 47.0})
+    assert pinned.status == 200 and pinned.json["z_score"] == -1.0, pinned
+    unknown = post(svc.inference.port, f"/predict/{new_series_id('both-never')}", {"timestamp": "1", "value": 1.0})
+    expect_error(unknown, 503)
+    assert "retry-after" in unknown.headers, unknown.headers
+
+
 def test_read_your_writes_holds_while_redis_is_down(svc, redis):
     sid = new_series_id("redis-down-ryw")
     fit(svc.training.port, sid, timestamps(4), values_around(0))

@@ -108,6 +108,13 @@ public final class ModelResolver: Sendable {
                 remember(model)
                 return (model, .redis)
             }
+            // Redis cannot say either (down, or too slow on a starved machine): the newest version held in
+            // memory rather than no answer. No fit can be acknowledged while Postgres is down, so this is stale
+            // only by a fit acknowledged while the subscription was already lost; the answer names its version.
+            if let model = newestInMemory(seriesID) {
+                logger.debug("Postgres and Redis unavailable; answering with the newest version in memory", metadata: ["series_id": "\(seriesID)", "version": "\(model.version)"])
+                return (model, .memory)
+            }
             throw error
         }
         guard let model = latest else {
@@ -128,6 +135,11 @@ public final class ModelResolver: Sendable {
         models.withLock { held in
             held.count += held.bySeries[model.seriesID, default: SeriesModels()].insert(model, capacity: Self.versionsPerSeries)
         }
+    }
+
+    /// The newest version of a series held in memory, whether or not it is known to be the latest.
+    func newestInMemory(_ seriesID: String) -> StoredModel? {
+        models.withLock { $0.bySeries[seriesID]?.models.first }
     }
 
     /// How many model versions are held in memory.
