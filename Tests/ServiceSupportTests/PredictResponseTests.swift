@@ -40,6 +40,51 @@ struct PredictResponseTests {
     }
 }
 
+@Suite("Predict answer templates")
+struct PredictAnswerTemplateTests {
+    private func stored(_ seriesID: String, version: Int, mean: Double, std: Double) -> StoredModel {
+        StoredModel(seriesID: seriesID, version: version,
+                    model: ThreeSigmaModel(mean: mean, std: std, threshold: 2.5, direction: .lower, pointsUsed: 10),
+                    trainedAt: "2026-11-22T06:00:00.000Z")
+    }
+
+    @Test("A model's template writes what the Codable encoder writes for the same answer")
+    func templateMatchesTheEncoder() throws {
+        let model = stored("meter-7", version: 3, mean: 10.1, std: 0.7)
+        let prediction = model.model.predict(7.3)
+        let body = PredictAnswerTemplate(model).body(anomaly: prediction.anomaly, timestamp: 1_700_000_001, value: 7.3, zScore: prediction.zScore)
+        let expected = PredictResponse(
+            anomaly: prediction.anomaly, model_version: "v3", series_id: "meter-7", timestamp: 1_700_000_001, value: 7.3,
+            z_score: prediction.zScore, lower_bound: model.model.lowerBound, upper_bound: model.model.upperBound,
+            threshold: 2.5, direction: .lower
+        )
+        #expect(String(decoding: body, as: UTF8.self) == String(decoding: try JSONCoding.encoder.encode(expected), as: UTF8.self))
+    }
+
+    @Test("A new version of a series replaces its template; other series keep theirs")
+    func newVersionsReplaceTemplates() throws {
+        let templates = PredictAnswerTemplates()
+        let first = templates.template(for: stored("a", version: 1, mean: 0, std: 1))
+        #expect(templates.template(for: stored("a", version: 1, mean: 0, std: 1)).version == first.version)
+        let second = templates.template(for: stored("a", version: 2, mean: 100, std: 1))
+        let other = templates.template(for: stored("b", version: 5, mean: 0, std: 1))
+        #expect(second.version == 2 && other.version == 5 && templates.count == 2)
+        let answer = try JSONSerialization.jsonObject(with: Data(second.body(anomaly: false, timestamp: 1, value: 100, zScore: 0))) as? [String: Any]
+        #expect(answer?["model_version"] as? String == "v2")
+        #expect(answer?["lower_bound"] as? Double == 97.5)
+        #expect(answer?["series_id"] as? String == "a")
+    }
+
+    @Test func theCacheIsBounded() {
+        let templates = PredictAnswerTemplates()
+        for index in 0...PredictAnswerTemplates.capacity {
+            _ = templates.template(for: stored("s\(index)", version: 1, mean: 0, std: 1))
+        }
+        #expect(templates.count <= PredictAnswerTemplates.capacity)
+        #expect(templates.count >= 1)
+    }
+}
+
 @Suite("JSON bytes")
 struct JSONBytesTests {
     @Test("Integers as Swift prints them", arguments: [Int64.min, -10, -1, 0, 7, 10, 1_700_000_000, Int64.max])

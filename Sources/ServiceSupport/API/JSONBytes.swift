@@ -9,9 +9,20 @@ struct JSONBytes: TextOutputStream {
         bytes.reserveCapacity(capacity)
     }
 
-    /// Appends text as it is: keys, punctuation and strings known to need no escaping.
+    /// Appends text as it is: strings known to need no escaping.
     mutating func append(_ text: String) {
         bytes.append(contentsOf: text.utf8)
+    }
+
+    /// Appends literal text (keys, punctuation) with one copy: a literal's bytes are contiguous and need no
+    /// walk through a String's UTF-8 view.
+    mutating func append(literal text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends JSON written earlier.
+    mutating func append(bytes other: [UInt8]) {
+        bytes.append(contentsOf: other)
     }
 
     /// A JSON number: integral values without a fraction (as JSONEncoder writes them), the shortest

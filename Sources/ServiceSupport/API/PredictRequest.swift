@@ -84,30 +84,11 @@ struct BatchPredictResponse: Encodable {
 extension PredictResponse {
     /// The same JSON `JSONCoding.encoder` writes (keys sorted), written directly: this is the body of every
     /// predict, and the generic encoder spends more time on it than the rest of the request does.
-    /// The only strings are a validated series id, a version and a direction, none of which need escaping.
     func encodedJSON() -> [UInt8] {
-        var out = JSONBytes(capacity: 256)
-        out.append(#"{"anomaly":"#)
-        out.append(anomaly ? "true" : "false")
-        out.append(#","direction":""#)
-        out.append(direction.rawValue)
-        out.append(#"","lower_bound":"#)
-        out.append(number: lower_bound)
-        out.append(#","model_version":""#)
-        out.append(model_version)
-        out.append(#"","series_id":""#)
-        out.append(series_id)
-        out.append(#"","threshold":"#)
-        out.append(number: threshold)
-        out.append(#","timestamp":"#)
-        out.append(integer: timestamp)
-        out.append(#","upper_bound":"#)
-        out.append(number: upper_bound)
-        out.append(#","value":"#)
-        out.append(number: value)
-        out.append(#","z_score":"#)
-        out.append(number: z_score)
-        out.append("}")
-        return out.bytes
+        let template = PredictAnswerTemplate(
+            seriesID: series_id, version: 0, modelVersion: model_version, direction: direction,
+            lowerBound: lower_bound, upperBound: upper_bound, threshold: threshold
+        )
+        return template.body(anomaly: anomaly, timestamp: timestamp, value: value, zScore: z_score)
     }
 }

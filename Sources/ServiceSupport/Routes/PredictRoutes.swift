@@ -18,6 +18,7 @@ public enum PredictRoutes {
 /// The predict handlers, apart from the routing.
 struct Predictor: Sendable {
     let backend: AnomalyBackend
+    let templates = PredictAnswerTemplates()
 
     /// Answers from memory, or returns nil when the model needs a lookup.
     func predictFromMemory(_ request: HTTPRequest) throws -> HTTPResponse? {
@@ -108,13 +109,10 @@ struct Predictor: Sendable {
     }
 
     private func answer(_ stored: StoredModel, _ body: PredictRequest, started: UInt64) throws -> HTTPResponse {
-        let model = stored.model
-        let prediction = model.predict(body.value)
-        let response = HTTPResponse.rawJSON(PredictResponse(
-            anomaly: prediction.anomaly, model_version: stored.modelVersion.description, series_id: stored.seriesID,
-            timestamp: body.timestamp, value: body.value, z_score: prediction.zScore,
-            lower_bound: model.lowerBound, upper_bound: model.upperBound, threshold: model.threshold, direction: model.direction
-        ).encodedJSON())
+        let prediction = stored.model.predict(body.value)
+        let response = HTTPResponse.rawJSON(templates.template(for: stored).body(
+            anomaly: prediction.anomaly, timestamp: body.timestamp, value: body.value, zScore: prediction.zScore
+        ))
         let microseconds = (MonotonicClock.nanoseconds - started) / 1000
         backend.latency.record(.inference, microseconds: microseconds)
         if backend.configuration.recordPredictions {
