@@ -12,29 +12,33 @@ extension HTTPResponse {
     /// Appends the serialized response to `output`.
     /// - Parameter fixedHeaders: the pre-rendered `Server:` and `Date:` lines of the loop.
     func serialize(into output: inout [UInt8], framing: ResponseFraming, fixedHeaders: [UInt8]) {
-        output.append(contentsOf: "HTTP/1.1 ".utf8)
-        appendDecimal(status.code, to: &output)
-        output.append(UInt8(ascii: " "))
-        output.append(contentsOf: status.reasonPhrase.utf8)
-        output.append(contentsOf: "\r\n".utf8)
+        if status.code == 200, status.reasonPhrase == "OK" {
+            output.append(literal: "HTTP/1.1 200 OK\r\n")
+        } else {
+            output.append(literal: "HTTP/1.1 ")
+            appendDecimal(status.code, to: &output)
+            output.append(UInt8(ascii: " "))
+            output.append(text: status.reasonPhrase)
+            output.append(literal: "\r\n")
+        }
         output.append(contentsOf: fixedHeaders)
         for field in headers where !Self.isServerOwned(field.name) {
-            output.append(contentsOf: field.name.utf8)
-            output.append(contentsOf: ": ".utf8)
-            output.append(contentsOf: field.value.utf8)
-            output.append(contentsOf: "\r\n".utf8)
+            output.append(text: field.name)
+            output.append(literal: ": ")
+            output.append(text: field.value)
+            output.append(literal: "\r\n")
         }
         if status.code >= 200 && status.code != 204 && status.code != 304 {
-            output.append(contentsOf: "Content-Length: ".utf8)
+            output.append(literal: "Content-Length: ")
             appendDecimal(body.count, to: &output)
-            output.append(contentsOf: "\r\n".utf8)
+            output.append(literal: "\r\n")
         }
         if !framing.keepAlive {
-            output.append(contentsOf: "Connection: close\r\n".utf8)
+            output.append(literal: "Connection: close\r\n")
         } else if framing.http10 {
-            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            output.append(literal: "Connection: keep-alive\r\n")
         }
-        output.append(contentsOf: "\r\n".utf8)
+        output.append(literal: "\r\n")
         if !framing.omitBody && status.code != 204 && status.code != 304 {
             output.append(contentsOf: body)
         }
@@ -65,5 +69,20 @@ func appendDecimal(_ value: Int, to output: inout [UInt8]) {
             count += 1
         }
         output.append(contentsOf: buffer[(20 - count)...])
+    }
+}
+
+extension [UInt8] {
+    /// Appends a literal's bytes in one copy (a `String` literal's `.utf8` is appended element by element).
+    @inline(__always)
+    mutating func append(literal: StaticString) {
+        literal.withUTF8Buffer { append(contentsOf: $0) }
+    }
+
+    /// Appends a string's UTF-8 in one copy when it is stored contiguously (native strings are).
+    @inline(__always)
+    mutating func append(text: String) {
+        var text = text
+        text.withUTF8 { append(contentsOf: $0) }
     }
 }
