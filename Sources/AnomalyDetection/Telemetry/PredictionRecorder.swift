@@ -22,6 +22,10 @@ public final class PredictionRecorder: Sendable {
         /// the loop up for as long as it lasts. Measured with `perf sched` at 47-54k predicts/s, 4 s: every
         /// 20 ms, 36-136 holds over 0.5 ms; every 5 ms, 15-27, and half the Postgres CPU on the loop's CPU.
         public var intervalMilliseconds: Int = 5
+        /// The longest wait between two looks when nothing has been recorded: the wait doubles after each empty
+        /// pass up to this, so an idle process (or one that never predicts, like training) is not woken 200
+        /// times a second for nothing.
+        public var idleIntervalMilliseconds: Int = 100
 
         public init() {}
     }
@@ -56,9 +60,11 @@ public final class PredictionRecorder: Sendable {
     public func start() {
         statistics.start()
         BackgroundThread.start(name: "prediction-log") { [self] in
+            var interval = configuration.intervalMilliseconds
             while !stopped.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: Double(configuration.intervalMilliseconds) / 1000)
-                writePending(until: nil)
+                Thread.sleep(forTimeInterval: Double(interval) / 1000)
+                let wrote = writePending(until: nil)
+                interval = wrote ? configuration.intervalMilliseconds : min(interval * 2, max(configuration.intervalMilliseconds, configuration.idleIntervalMilliseconds))
             }
         }
     }
@@ -96,9 +102,12 @@ public final class PredictionRecorder: Sendable {
     }
 
     /// Writes batches until the buffer is empty, a write fails, or `deadline` passes.
-    private func writePending(until deadline: ContinuousClock.Instant?) {
+    /// - Returns: whether there was anything to write.
+    @discardableResult
+    private func writePending(until deadline: ContinuousClock.Instant?) -> Bool {
+        var found = false
         while true {
-            if let deadline, ContinuousClock.now >= deadline { return }
+            if let deadline, ContinuousClock.now >= deadline { return found }
             // The buffer the request path fills next is allocated here, as large as the last one taken (up to a
             // megabyte), so that appending rarely reallocates (and copies) on an event loop holding the lock.
             var fresh: [PredictionRecord] = []
@@ -109,10 +118,13 @@ public final class PredictionRecorder: Sendable {
                 swap(&fresh, &buffer.pending)
                 return fresh
             }
-            if let taken { lastTaken.store(taken.count, ordering: .relaxed) }
+            if let taken {
+                lastTaken.store(taken.count, ordering: .relaxed)
+                found = found || !taken.isEmpty
+            }
             guard let taken else {
                 // The writer thread is finishing; at shutdown wait for it rather than return early.
-                guard deadline != nil else { return }
+                guard deadline != nil else { return found }
                 Thread.sleep(forTimeInterval: 0.01)
                 continue
             }
@@ -143,11 +155,12 @@ public final class PredictionRecorder: Sendable {
             }
             if let failure {
                 logger.warning("prediction log write failed; will retry", metadata: ["error": "\(failure)", "pending": "\(left.count)"])
-                guard let deadline, ContinuousClock.now < deadline else { return }
+                // A failed write counts as an idle pass: retries back off to the idle interval.
+                guard let deadline, ContinuousClock.now < deadline else { return false }
                 Thread.sleep(forTimeInterval: 0.1)
                 continue
             }
-            if taken.isEmpty || deadline == nil { return }
+            if taken.isEmpty || deadline == nil { return found }
         }
     }
 }
