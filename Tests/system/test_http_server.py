@@ -339,7 +339,7 @@ def test_slow_blocking_handler_does_not_delay_other_connections(server):
 
     def slow():
         started = time.monotonic()
-        results["slow_status"] = get(server.port, "/slow?ms=2000").status
+        results["slow_status"] = get(server.port, "/slow?ms=3000").status
         results["slow_seconds"] = time.monotonic() - started
 
     thread = threading.Thread(target=slow)
@@ -355,9 +355,13 @@ def test_slow_blocking_handler_does_not_delay_other_connections(server):
         response.read()
         assert response.status == 200
     fast_seconds = time.monotonic() - started
+    # All 200 were answered while the slow handler was still running (not a wall-clock budget: a slow CI
+    # machine once took 1.5 s for them, still well inside the slow handler's 3 s).
+    slow_still_running = thread.is_alive()
     thread.join()
-    assert results["slow_status"] == 200 and results["slow_seconds"] >= 1.9
-    assert fast_seconds < 1.0, f"200 requests took {fast_seconds:.2f}s next to a 2 s handler"
+    print(f"200 requests in {fast_seconds:.2f}s next to a 3 s handler")
+    assert results["slow_status"] == 200 and results["slow_seconds"] >= 2.9
+    assert slow_still_running, f"200 requests took {fast_seconds:.2f}s: they waited for the 3 s handler"
 
 
 # --- separate servers: shutdown, caps, services ------------------------------------------------------
