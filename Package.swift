@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AnomalyDetectionTests",
-            dependencies: ["AnomalyDetection"],
+            dependencies: ["AnomalyDetection", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -14,9 +14,12 @@ import Synchronization
 /// reconnection forgets everything, since announcements may have been missed.
 ///
 /// A hung Redis (stopped, partitioned) keeps the socket open but silent. The upkeep thread sends a PING every
-/// `pingInterval`; when nothing has been heard for `silenceLimit`, the subscription counts as lost. The limit is
-/// below the command timeout training uses for its PUBLISH, so a fit that Redis never took is acknowledged only
-/// after this process stopped trusting its memory.
+/// `pingInterval`; memory is trusted only while something was heard within `silenceLimit`, and the subscription
+/// counts as lost once a PING has gone unanswered that long. The limit is below the command timeout training
+/// uses for its PUBLISH, so a fit that Redis never took is acknowledged only after this process stopped
+/// trusting its memory. When nothing was heard only because no PING went out (the upkeep thread ran late on a
+/// starved machine), the drain that notices sends one and trusts memory again as soon as Redis answers,
+/// instead of dropping a healthy subscription and everything learnt through it.
 public final class LatestVersionTracker: Sendable {
     private struct Entry {
         var version: Int
@@ -31,6 +34,8 @@ public final class LatestVersionTracker: Sendable {
         var latest: [String: Entry] = [:]
         /// Monotonic milliseconds when the subscription last delivered anything (a message or a PONG).
         var lastHeard: Int64 = 0
+        /// Monotonic milliseconds when the oldest PING not followed by any reply yet was sent (nil: none).
+        var pingUnansweredSince: Int64?
         /// Monotonic nanoseconds when the last successful drain of the current subscription started (0: none).
         var drainStartedAt: UInt64 = 0
         /// Series a read found without any model (so a flood of predicts for them costs Postgres nothing);
@@ -87,12 +92,18 @@ public final class LatestVersionTracker: Sendable {
 
     private func ping() {
         state.withLock { state in
-            guard drain(&state), let connection = state.connection else { return }
-            do {
-                try connection.sendWithoutWaiting(["PING"])
-            } catch {
-                lose(&state, error)
-            }
+            guard drain(&state) else { return }
+            sendPing(&state)
+        }
+    }
+
+    private func sendPing(_ state: inout State) {
+        guard let connection = state.connection else { return }
+        do {
+            try connection.sendWithoutWaiting(["PING"])
+            state.pingUnansweredSince = state.pingUnansweredSince ?? MonotonicClock.milliseconds
+        } catch {
+            lose(&state, error)
         }
     }
 
@@ -147,7 +158,8 @@ public final class LatestVersionTracker: Sendable {
         }
     }
 
-    /// Takes in what the subscription socket holds. Returns false when the subscription is down.
+    /// Takes in what the subscription socket holds. Returns false when the subscription is down, or when
+    /// Redis has not been heard from lately (memory is not to be trusted until it is).
     private func drain(_ state: inout State) -> Bool {
         guard let connection = state.connection else { return false }
         let started = MonotonicClock.nanoseconds
@@ -156,8 +168,14 @@ public final class LatestVersionTracker: Sendable {
             let now = MonotonicClock.milliseconds
             if !replies.isEmpty {
                 state.lastHeard = now
+                state.pingUnansweredSince = nil
             } else if now - state.lastHeard > silenceLimitMilliseconds {
-                throw RedisError(kind: .unavailable, message: "Redis has not answered the subscription's PING for \(now - state.lastHeard) ms")
+                if let since = state.pingUnansweredSince, now - since > silenceLimitMilliseconds {
+                    throw RedisError(kind: .unavailable, message: "Redis has not answered the subscription's PING for \(now - since) ms")
+                }
+                // Silent only because no PING went out lately: ask now; memory waits for the answer.
+                if state.pingUnansweredSince == nil { sendPing(&state) }
+                return false
             }
             for reply in replies {
                 let parts = reply.elements
@@ -206,6 +224,7 @@ public final class LatestVersionTracker: Sendable {
                 state.latest.removeAll()
                 state.missing.removeAll()
                 state.lastHeard = MonotonicClock.milliseconds
+                state.pingUnansweredSince = nil
             }
             logger.info("subscribed to model updates", metadata: ["channel": "\(RedisModelCache.updatesChannel)"])
         } catch {
