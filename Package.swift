@@ -118,7 +118,7 @@ let package = Package(
         // A server with test-only routes (echo, slow, params) that the socket tests drive with real clients.
         .executableTarget(
             name: "http-fixture-server",
-            dependencies: ["ServiceSupport", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["AnomalyDetection", "ServiceSupport", "HTTPServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
 

@@ -1,3 +1,4 @@
+import AnomalyDetection
 import ArgumentParser
 import Foundation
 import HTTPServer
@@ -23,15 +24,9 @@ struct FixtureServer: ParsableCommand {
 
     struct Missing: Codable { var count: Int }
 
-    /// When the router's `afterReads` hooks last ran, for `/read-hook`.
+    /// When the router's `afterReads` hooks last ran (`CLOCK_MONOTONIC` ns, as `receivedAt`), for `/read-hook`.
     final class HookClock: Sendable {
         let lastRun = Atomic<UInt64>(0)
-
-        static func now() -> UInt64 {
-            var spec = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &spec)
-            return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-        }
     }
 
     struct ReadHookAnswer: Codable {
@@ -74,7 +69,7 @@ struct FixtureServer: ParsableCommand {
             }
             // What the loop promises `afterReads` hooks: they run after a request is received, before it is handled.
             let hook = HookClock()
-            router.afterEachRoundOfReads { hook.lastRun.store(HookClock.now(), ordering: .relaxed) }
+            router.afterEachRoundOfReads { hook.lastRun.store(MonotonicClock.nanoseconds, ordering: .relaxed) }
             router.get("/read-hook", execution: .inline) { request in
                 try .json(ReadHookAnswer(received_at: request.receivedAt, hook_ran_at: hook.lastRun.load(ordering: .relaxed)))
             }

@@ -4,6 +4,31 @@ import HTTPServer
 import Testing
 @testable import ServiceSupport
 
+/// The answer to a predict as a Codable type: what `JSONCoding.encoder` makes of it is the reference the
+/// route's hand-written body (`PredictAnswerTemplate`) is held to.
+struct PredictResponse: Encodable {
+    var anomaly: Bool
+    var model_version: String
+    var series_id: String
+    var timestamp: Int64
+    var value: Double
+    var z_score: Double
+    var lower_bound: Double
+    var upper_bound: Double
+    var threshold: Double
+    var direction: Direction
+}
+
+extension PredictResponse {
+    /// The body the predict route writes for this answer, through the same `PredictAnswerTemplate`.
+    func encodedJSON() -> [UInt8] {
+        PredictAnswerTemplate(
+            seriesID: series_id, version: 0, modelVersion: model_version, direction: direction,
+            lowerBound: lower_bound, upperBound: upper_bound, threshold: threshold
+        ).body(anomaly: anomaly, timestamp: timestamp, value: value, zScore: z_score)
+    }
+}
+
 @Suite("Predict response body")
 struct PredictResponseTests {
     private func response(value: Double, zScore: Double, lower: Double = -1.5, upper: Double = 11.25) -> PredictResponse {

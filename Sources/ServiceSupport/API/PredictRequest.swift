@@ -42,20 +42,6 @@ enum UnixTimestamp {
     }
 }
 
-/// The answer to a predict.
-struct PredictResponse: Encodable {
-    var anomaly: Bool
-    var model_version: String
-    var series_id: String
-    var timestamp: Int64
-    var value: Double
-    var z_score: Double
-    var lower_bound: Double
-    var upper_bound: Double
-    var threshold: Double
-    var direction: Direction
-}
-
 /// The body of `POST /predict/{series_id}/batch`.
 struct BatchPredictRequest: Decodable {
     var timestamps: [Int64]
@@ -79,16 +65,4 @@ struct BatchPredictResponse: Encodable {
     var anomalies: [Bool]
     var z_scores: [Double]
     var anomaly_count: Int
-}
-
-extension PredictResponse {
-    /// The same JSON `JSONCoding.encoder` writes (keys sorted), written directly: this is the body of every
-    /// predict, and the generic encoder spends more time on it than the rest of the request does.
-    func encodedJSON() -> [UInt8] {
-        let template = PredictAnswerTemplate(
-            seriesID: series_id, version: 0, modelVersion: model_version, direction: direction,
-            lowerBound: lower_bound, upperBound: upper_bound, threshold: threshold
-        )
-        return template.body(anomaly: anomaly, timestamp: timestamp, value: value, zScore: z_score)
-    }
 }
