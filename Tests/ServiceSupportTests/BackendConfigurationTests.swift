@@ -12,6 +12,16 @@ struct BackendConfigurationTests {
         #expect(configuration.databasePoolSize == 8)
         #expect(configuration.minimumTrainingPoints == 3)
         #expect(configuration.environment == "development")
+        #expect(configuration.predictionRetentionHours == 168)
+        #expect(configuration.predictionPruneInterval == .seconds(60))
+    }
+
+    @Test func predictionLogRetention() throws {
+        let configuration = try ServiceEnvironment(["PREDICTION_LOG_RETENTION_HOURS": "2", "PREDICTION_LOG_PRUNE_INTERVAL_SECONDS": "0.5"]).backendConfiguration()
+        #expect(configuration.predictionRetentionHours == 2)
+        #expect(configuration.predictionPruneInterval == .milliseconds(500))
+        // 0 keeps everything.
+        #expect(try ServiceEnvironment(["PREDICTION_LOG_RETENTION_HOURS": "0"]).backendConfiguration().predictionRetentionHours == 0)
     }
 
     @Test func redisFromURLOrHostAndPort() throws {
@@ -22,6 +32,8 @@ struct BackendConfigurationTests {
     @Test("Bad values name their variable", arguments: [
         ("DATABASE_URL", "host=db port"), ("REDIS_URL", "http://cache"), ("REDIS_PORT", "0"),
         ("DB_POOL_SIZE", "0"), ("MIN_TRAINING_POINTS", "1"), ("ENVIRONMENT", "staging"),
+        ("PREDICTION_LOG_RETENTION_HOURS", "-1"), ("PREDICTION_LOG_RETENTION_HOURS", "7d"),
+        ("PREDICTION_LOG_PRUNE_INTERVAL_SECONDS", "0"),
     ])
     func badValuesNameTheirVariable(variable: String, value: String) {
         do {

@@ -1,7 +1,7 @@
 import Logging
 
 /// `ModelStore` on Postgres through a bounded pool of libpq connections.
-public final class PostgresModelStore: ModelStore {
+public final class PostgresModelStore: ModelStore, PredictionLogStore {
     /// How to reach Postgres and how much of it to use.
     public struct Configuration: Sendable {
         /// A `postgresql://` URL or `key=value` pairs.
@@ -139,6 +139,14 @@ public final class PostgresModelStore: ModelStore {
         _ = try use { try $0.execute(Statements.ping, []) }
     }
 
+    public func prunePredictionLog(olderThanHours hours: Int, limit: Int) throws -> Int {
+        try use { connection in
+            let batches = try connection.execute(Statements.prunePredictionBatches, [.int(Int64(hours)), .int(Int64(limit))]).affectedRows
+            _ = try connection.execute(Statements.pruneRequestMinutes, [.int(Int64(hours))])
+            return batches
+        }
+    }
+
     /// Runs `body` on a pooled connection. When the connection turns out broken, the idle ones are most
     /// likely broken too (a restarted server): they are closed so that only this request pays for it.
     private func use<Result>(_ body: (PostgresConnection) throws -> Result) throws -> Result {
@@ -244,4 +252,15 @@ enum Statements {
         """)
 
     static let ping = PostgresStatement(name: "ping", sql: "SELECT 1")
+    /// The oldest batches first, through the primary key (ids grow with time), at most $2 of them per call, so
+    /// that each transaction stays short.
+    static let prunePredictionBatches = PostgresStatement(name: "prune_prediction_batches", sql: """
+        DELETE FROM prediction_batches WHERE id IN (
+            SELECT id FROM prediction_batches WHERE recorded_at < now() - make_interval(hours => $1::integer)
+            ORDER BY id LIMIT $2)
+        """)
+
+    static let pruneRequestMinutes = PostgresStatement(name: "prune_request_minutes", sql: """
+        DELETE FROM request_minutes WHERE minute < now() - make_interval(hours => $1::integer)
+        """)
 }

@@ -14,6 +14,9 @@ public final class AnomalyBackend: Sendable {
     public let tracker: LatestVersionTracker
     public let resolver: ModelResolver
     public let recorder: PredictionRecorder
+    /// Deletes predictions older than `PREDICTION_LOG_RETENTION_HOURS` (the inference service's); nil elsewhere
+    /// and when they are kept forever.
+    public let retention: PredictionLogRetention?
     /// Fits added up per minute for the dashboard (predictions are added up by the recorder).
     public let fitStatistics: StatisticsWriter
     public let latency: LatencyStatistics
@@ -50,12 +53,21 @@ public final class AnomalyBackend: Sendable {
         logConfiguration.poolSize = 1
         logConfiguration.sessionSettings = ["synchronous_commit = off"]
         recorder = PredictionRecorder(store: PostgresModelStore(configuration: logConfiguration, logger: logger), logger: logger)
+        // The process that writes the log keeps it to its window; the other services would only race it.
+        if configuration.predictionRetentionHours > 0 && service == "inference" {
+            var retentionConfiguration = PredictionLogRetention.Configuration(hours: configuration.predictionRetentionHours)
+            retentionConfiguration.interval = configuration.predictionPruneInterval
+            retention = PredictionLogRetention(store: store, configuration: retentionConfiguration, logger: logger)
+        } else {
+            retention = nil
+        }
         fitStatistics = StatisticsWriter(kind: "fit", store: store, logger: logger)
         latency = LatencyStatistics(service: service)
 
         migrate(waitingUpTo: configuration.startupWaitSeconds)
         tracker.start()
         recorder.start()
+        retention?.start()
         fitStatistics.start()
         latency.startPublishing(to: redis, logger: logger)
         startRepublishing()
@@ -64,6 +76,7 @@ public final class AnomalyBackend: Sendable {
     /// Writes the prediction log out and stops the background threads.
     public func shutdown(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
+        retention?.stop()
         recorder.flush(deadline: deadline)
         fitStatistics.flush()
         try? latency.publish(to: redis)

@@ -15,6 +15,8 @@ public final class ServiceMetrics: Sendable {
     public let predictionRecordsDropped: CoreMetrics.Gauge
     public let predictionRecordsWritten: CoreMetrics.Gauge
     public let predictionRecordsPending: CoreMetrics.Gauge
+    /// Expired batches of the prediction log deleted by this process (`PREDICTION_LOG_RETENTION_HOURS`).
+    public let predictionBatchesPruned: CoreMetrics.Gauge
     public let unpublishedFits: CoreMetrics.Gauge
     public let cachedModels: CoreMetrics.Gauge
 
@@ -33,6 +35,7 @@ public final class ServiceMetrics: Sendable {
         predictionRecordsDropped = CoreMetrics.Gauge(label: "anomaly_prediction_records_dropped")
         predictionRecordsWritten = CoreMetrics.Gauge(label: "anomaly_prediction_records_written")
         predictionRecordsPending = CoreMetrics.Gauge(label: "anomaly_prediction_records_pending")
+        predictionBatchesPruned = CoreMetrics.Gauge(label: "anomaly_prediction_batches_pruned")
         unpublishedFits = CoreMetrics.Gauge(label: "anomaly_unpublished_fits")
         cachedModels = CoreMetrics.Gauge(label: "anomaly_cached_models")
     }

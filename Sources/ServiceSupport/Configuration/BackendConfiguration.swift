@@ -14,6 +14,11 @@ public struct BackendConfiguration: Sendable {
     public var environment: String
     /// `PREDICTION_LOG`: whether predictions are recorded in Postgres for the dashboard (on by default).
     public var recordPredictions: Bool = true
+    /// `PREDICTION_LOG_RETENTION_HOURS`: how long the prediction log keeps a prediction (7 days by default;
+    /// 0 keeps everything). Per-series totals are kept regardless.
+    public var predictionRetentionHours: Int = 168
+    /// `PREDICTION_LOG_PRUNE_INTERVAL_SECONDS`: how often expired predictions are deleted.
+    public var predictionPruneInterval: Duration = .seconds(60)
     /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before it starts serving
     /// anyway (not ready) and keeps migrating in the background.
     public var startupWaitSeconds: Int
@@ -25,7 +30,7 @@ public struct BackendConfiguration: Sendable {
 
 extension ServiceEnvironment {
     /// The backend configuration from `DATABASE_URL`, `REDIS_URL` (or `REDIS_HOST`/`REDIS_PORT`), `DB_POOL_SIZE`,
-    /// `MIN_TRAINING_POINTS`, `ENVIRONMENT` and `DB_STARTUP_WAIT_SECONDS`.
+    /// `MIN_TRAINING_POINTS`, `ENVIRONMENT`, `DB_STARTUP_WAIT_SECONDS`, `PREDICTION_LOG` and its retention.
     /// - Throws: `ConfigurationError` naming the variable.
     public func backendConfiguration() throws -> BackendConfiguration {
         let databaseURL = self["DATABASE_URL"] ?? BackendConfiguration.defaultDatabaseURL
@@ -63,6 +68,8 @@ extension ServiceEnvironment {
             startupWaitSeconds: try integer("DB_STARTUP_WAIT_SECONDS", default: 5, in: 0...3_600)
         )
         configuration.recordPredictions = predictionLog == "on"
+        configuration.predictionRetentionHours = try integer("PREDICTION_LOG_RETENTION_HOURS", default: 168, in: 0...87_600)
+        configuration.predictionPruneInterval = try seconds("PREDICTION_LOG_PRUNE_INTERVAL_SECONDS", default: .seconds(60))
         return configuration
     }
 

@@ -36,6 +36,8 @@ public enum OperationalRoutes {
         var pending: Int
         var written: Int
         var dropped: Int
+        var retention_hours: Int
+        var pruned_batches: Int
     }
 
     struct Health: Encodable {
@@ -102,7 +104,10 @@ public enum OperationalRoutes {
                 latency_window: redis.state == "up" ? "since the start of each running service process, all services merged" : "this process only, since its start (Redis unavailable)",
                 postgres: postgres,
                 redis: DependencyHealth(state: redis.state, rtt_ms: redis.rtt_ms, error: redis.error, subscribed: subscribed),
-                prediction_log: PredictionLogHealth(pending: log.pending, written: log.written, dropped: log.dropped),
+                prediction_log: PredictionLogHealth(
+                    pending: log.pending, written: log.written, dropped: log.dropped,
+                    retention_hours: backend.configuration.predictionRetentionHours, pruned_batches: backend.retention?.prunedBatches ?? 0
+                ),
                 unpublished_fits: backend.unpublishedCount,
                 cached_models: backend.resolver.cachedCount,
                 services: services?()
@@ -114,6 +119,7 @@ public enum OperationalRoutes {
             backend.metrics.predictionRecordsDropped.record(log.dropped)
             backend.metrics.predictionRecordsWritten.record(log.written)
             backend.metrics.predictionRecordsPending.record(log.pending)
+            backend.metrics.predictionBatchesPruned.record(backend.retention?.prunedBatches ?? 0)
             backend.metrics.unpublishedFits.record(backend.unpublishedCount)
             backend.metrics.cachedModels.record(backend.resolver.cachedCount)
             return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: backend.metrics.exposition())

@@ -1,0 +1,43 @@
+"""The prediction log's retention against a real Postgres: expired batches and per-minute statistics go,
+recent ones and the per-series totals stay."""
+import pytest
+
+from api_client import expect, fit, get, new_series_id, poll, predict, timestamps
+
+
+@pytest.fixture(scope="module")
+def svc(make_services):
+    # A window of one hour, looked at five times a second, so that the test need not wait a minute.
+    return make_services(env={"PREDICTION_LOG_RETENTION_HOURS": "1", "PREDICTION_LOG_PRUNE_INTERVAL_SECONDS": "0.2"})
+
+
+def logged(pg, series):
+    """(batches, predictions) of the series in the log."""
+    batches, predictions = pg.psql(f"SELECT count(*), coalesce(sum(count), 0) FROM prediction_batches WHERE series_id = '{series}'").split("|")
+    return int(batches), int(predictions)
+
+
+def test_expired_predictions_are_deleted_and_recent_ones_and_totals_kept(svc, pg):
+    series = new_series_id("retention")
+    fit(svc.training.port, series, timestamps(6), [10, 11, 9, 10, 12, 8])
+    for value in range(10):
+        predict(svc.inference.port, series, 10 + value * 0.1)
+    poll(lambda: (logged(pg, series)[1] == 10, logged(pg, series)), timeout=10, message="10 predictions logged")
+    # Two hours old: past the window. A per-minute row of that age, too.
+    pg.psql(f"UPDATE prediction_batches SET recorded_at = now() - interval '2 hours' WHERE series_id = '{series}'")
+    pg.psql("INSERT INTO request_minutes (minute, kind, requests, anomalies, latency_buckets) "
+            "VALUES (date_trunc('minute', now()) - interval '2 hours', 'retention-test', 1, 0, '{1}') ON CONFLICT DO NOTHING")
+    for value in range(5):
+        predict(svc.inference.port, series, 10 + value * 0.1)
+
+    poll(lambda: (logged(pg, series) == (1, 5), logged(pg, series)), timeout=10,
+         message="the expired batches deleted and the recent one kept")
+    assert pg.psql("SELECT count(*) FROM request_minutes WHERE kind = 'retention-test'") == "0"
+    # The totals the dashboard shows are not the log's: all 15 predictions still count.
+    poll(lambda: (pg.psql(f"SELECT predictions FROM series_stats WHERE series_id = '{series}'") == "15",
+                  pg.psql(f"SELECT predictions FROM series_stats WHERE series_id = '{series}'")), timeout=10, message="15 in series_stats")
+    health = expect(get(svc.inference.port, "/healthcheck"))["prediction_log"]
+    assert health["retention_hours"] == 1 and health["pruned_batches"] >= 1, health
+    metrics = get(svc.inference.port, "/metrics").body.decode()
+    pruned = [line for line in metrics.splitlines() if line.startswith("anomaly_prediction_batches_pruned")]
+    assert pruned and float(pruned[0].split()[-1]) >= 1, pruned
