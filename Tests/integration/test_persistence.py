@@ -36,7 +36,7 @@ def test_schema_has_the_tables_and_columns(svc, pg):
 
 def test_every_migration_is_recorded_once_and_arrays_are_stored_uncompressed(svc, pg):
     versions = pg.psql("SELECT version FROM schema_migrations ORDER BY version").split("\n")
-    assert versions == ["1", "2", "3"], versions
+    assert versions == ["1", "2", "3", "4"], versions
     storage = dict(line.split("|") for line in pg.psql(
         "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'prediction_batches'::regclass "
         "AND attname IN ('ts', 'values', 'anomalies', 'z_scores', 'latency_us')").split("\n"))
@@ -44,6 +44,9 @@ def test_every_migration_is_recorded_once_and_arrays_are_stored_uncompressed(svc
     assert storage == {name: "e" for name in ("ts", "values", "anomalies", "z_scores", "latency_us")}, storage
     options = pg.psql("SELECT reloptions FROM pg_class WHERE relname = 'prediction_batches'")
     assert "toast_tuple_target=8160" in options, options
+    # The retention's BRIN index summarizes ranges as they fill, not at the next VACUUM.
+    index_options = pg.psql("SELECT reloptions FROM pg_class WHERE relname = 'prediction_batches_recorded_at'")
+    assert "autosummarize=on" in index_options, index_options
 
 
 def test_series_and_version_are_unique_in_model_versions(svc, pg):

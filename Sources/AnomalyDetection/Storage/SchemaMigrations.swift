@@ -100,6 +100,13 @@ public enum SchemaMigrations {
             );
             CREATE INDEX model_versions_trained_at ON model_versions (trained_at);
             """),
+        // The retention's search for expired batches goes through the BRIN index, which only skips page ranges
+        // it has summarized; by default that waits for a VACUUM, so every range written since would be read
+        // (87 ms on 500,000 fresh batches, against 0.3 ms summarized). Autosummarize asks autovacuum to summarize
+        // each range as soon as inserts move past it.
+        Migration(version: 4, summary: "prediction log time index summarized as it grows", sql: """
+            ALTER INDEX prediction_batches_recorded_at SET (autosummarize = on);
+            """),
     ]
 
     /// Applies what is missing.
