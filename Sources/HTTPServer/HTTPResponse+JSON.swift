@@ -22,7 +22,8 @@ extension HTTPRequest {
     ///   (or not the expected kind of document), 422 naming the field when a field is missing or has the
     ///   wrong type or value.
     public func decodeJSON<Value: Decodable>(_ type: Value.Type, decoder: JSONDecoder = JSONCoding.decoder) throws -> Value {
-        if let contentType = headers["content-type"] {
+        // The usual spelling compares as one run of bytes; parameters, case and `+json` take the longer way.
+        if let contentType = headers["content-type"], contentType != "application/json" {
             let mediaType = trimmed(contentType[..<(contentType.utf8.firstIndex(of: UInt8(ascii: ";")) ?? contentType.endIndex)])
             guard HTTPHeaders.namesEqual(mediaType, "application/json") || mediaType.lowercased().hasSuffix("+json") else {
                 throw HTTPError(.unsupportedMediaType, code: "unsupported_media_type", message: "Content-Type must be application/json, got '\(contentType)'")
