@@ -82,7 +82,7 @@ extension EventLoop {
     func processRequests(_ connection: Connection) {
         while connection.phase != .handling && !connection.closeAfterFlush && connection.output.count < Self.outputHighWater {
             guard let event = connection.parser.next() else { break }
-            switch event {
+            switch consume event {
             case .continueExpected:
                 connection.output.append(contentsOf: Self.continueLine)
             case .failure(let error):
@@ -100,13 +100,12 @@ extension EventLoop {
         if !connection.hasPendingOutput { updateInterest(connection) }
     }
 
-    func dispatch(_ request: HTTPRequest, on connection: Connection) {
+    func dispatch(_ request: consuming HTTPRequest, on connection: Connection) {
         let framing = ResponseFraming(
             keepAlive: request.wantsKeepAlive && !draining,
             omitBody: request.method == .head,
             http10: request.version.minor == 0
         )
-        var request = request
         request.receivedAt = connection.lastInputAt
         switch shared.router.resolve(method: request.method, path: request.path) {
         case .matched(let route, let parameters):

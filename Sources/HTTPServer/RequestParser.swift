@@ -517,10 +517,11 @@ public struct RequestParser {
     // MARK: - Bookkeeping
 
     private mutating func complete() -> RequestParserEvent {
-        let head = pending!
-        pending = nil
-        let request = HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: body)
-        body = []
+        // Taken, not copied: the head's strings and the body move into the request without a retain each.
+        let head = pending.take()!
+        var takenBody: [UInt8] = []
+        swap(&takenBody, &body)
+        let request = HTTPRequest(method: head.method, target: head.target, version: head.version, headers: head.headers, body: takenBody)
         state = .head
         chunkFramingBytes = 0
         skippedEmptyLines = 0
