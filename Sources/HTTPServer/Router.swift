@@ -18,14 +18,29 @@ public struct Router: Sendable {
     /// Answers one request; throw `HTTPError` for a client-visible error.
     public typealias Handler = @Sendable (HTTPRequest) throws -> HTTPResponse
 
-    public struct Route: Sendable {
+    /// A class, so that handing the matched route to the loop is one reference, not a copy of each field.
+    public final class Route: Sendable {
         public let method: HTTPMethod
         public let pattern: String
         public let execution: Execution
         public let handler: Handler
         /// Runs before the handler or the fast path; set by `require`.
-        public fileprivate(set) var precondition: Precondition?
+        public let precondition: Precondition?
         fileprivate let segments: [Segment]
+
+        fileprivate init(method: HTTPMethod, pattern: String, execution: Execution, handler: @escaping Handler, precondition: Precondition?, segments: [Segment]) {
+            self.method = method
+            self.pattern = pattern
+            self.execution = execution
+            self.handler = handler
+            self.precondition = precondition
+            self.segments = segments
+        }
+
+        /// The same route guarded by `precondition`.
+        fileprivate func guarded(by precondition: Precondition?) -> Route {
+            Route(method: method, pattern: pattern, execution: execution, handler: handler, precondition: precondition, segments: segments)
+        }
     }
 
     fileprivate enum Segment: Sendable, Equatable {
@@ -107,11 +122,7 @@ public struct Router: Sendable {
     }
 
     private static func guarded(by provider: @escaping PreconditionProvider) -> (Route) -> Route {
-        { route in
-            var route = route
-            route.precondition = provider(route.method, route.pattern)
-            return route
-        }
+        { route in route.guarded(by: provider(route.method, route.pattern)) }
     }
 
     /// Finds the route for `method` and `path` (the percent-encoded path of the target).
