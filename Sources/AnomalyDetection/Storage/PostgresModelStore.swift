@@ -142,7 +142,8 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
     public func prunePredictionLog(olderThanHours hours: Int, limit: Int) throws -> Int {
         try use { connection in
             let batches = try connection.execute(Statements.prunePredictionBatches, [.int(Int64(hours)), .int(Int64(limit))]).affectedRows
-            _ = try connection.execute(Statements.pruneRequestMinutes, [.int(Int64(hours))])
+            // Once per pass, with its last (short) chunk, not with every chunk of a long one.
+            if batches < limit { _ = try connection.execute(Statements.pruneRequestMinutes, [.int(Int64(hours))]) }
             return batches
         }
     }

@@ -16,13 +16,14 @@ public struct BackendConfiguration: Sendable {
     public var recordPredictions: Bool = true
     /// `PREDICTION_LOG_RETENTION_HOURS`: how long the prediction log keeps a prediction (7 days by default;
     /// 0 keeps everything). Per-series totals are kept regardless.
-    public var predictionRetentionHours: Int = 168
+    public var predictionRetentionHours: Int = Self.defaultPredictionRetentionHours
     /// `PREDICTION_LOG_PRUNE_INTERVAL_SECONDS`: how often expired predictions are deleted.
     public var predictionPruneInterval: Duration = .seconds(60)
     /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before it starts serving
     /// anyway (not ready) and keeps migrating in the background.
     public var startupWaitSeconds: Int
 
+    public static let defaultPredictionRetentionHours = 168
     public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:55432/postgres"
     /// The project-local Redis that `make start` runs.
     public static let defaultRedis = RedisEndpoint(host: "127.0.0.1", port: 56379)
@@ -68,7 +69,7 @@ extension ServiceEnvironment {
             startupWaitSeconds: try integer("DB_STARTUP_WAIT_SECONDS", default: 5, in: 0...3_600)
         )
         configuration.recordPredictions = predictionLog == "on"
-        configuration.predictionRetentionHours = try integer("PREDICTION_LOG_RETENTION_HOURS", default: 168, in: 0...87_600)
+        configuration.predictionRetentionHours = try integer("PREDICTION_LOG_RETENTION_HOURS", default: BackendConfiguration.defaultPredictionRetentionHours, in: 0...87_600)
         configuration.predictionPruneInterval = try seconds("PREDICTION_LOG_PRUNE_INTERVAL_SECONDS", default: .seconds(60))
         return configuration
     }
