@@ -8,6 +8,11 @@ struct PredictionColumnsTests {
                          anomaly: anomaly, zScore: Double(timestamp) / 4, latencyMicroseconds: Float(timestamp))
     }
 
+    /// The timestamps of each row, read back from its bytes.
+    private func rowTimestamps(_ columns: PredictionColumns) -> [[Int64]] {
+        columns.records.map { PredictionLogFormat.decode($0).map(\.timestamp) }
+    }
+
     @Test("Groups by series and version in order of first appearance, records in arrival order")
     func groupsInterleavedRecords() {
         let records = [
@@ -19,18 +24,19 @@ struct PredictionColumnsTests {
         #expect(columns.versions == [1, 1, 2])
         #expect(columns.counts == [3, 3, 1])
         #expect(columns.anomalyCounts == [1, 2, 0])
-        #expect(columns.starts == [1, 4, 7])
-        #expect(columns.timestamps == [10, 11, 12, 20, 21, 22, 30])
-        #expect(columns.anomalies == [false, true, false, false, true, true, false])
-        #expect(columns.values == columns.timestamps.map { Double($0) / 2 })
-        #expect(columns.zScores == columns.timestamps.map { Double($0) / 4 })
-        #expect(columns.latencies == columns.timestamps.map { Float($0) })
+        #expect(rowTimestamps(columns) == [[10, 11, 12], [20, 21, 22], [30]])
+        let entries = columns.records.flatMap(PredictionLogFormat.decode)
+        #expect(entries.map(\.anomaly) == [false, true, false, false, true, true, false])
+        #expect(entries.map(\.value) == entries.map { Double($0.timestamp) / 2 })
+        #expect(entries.map(\.zScore) == entries.map { Double($0.timestamp) / 4 })
+        #expect(entries.map(\.latencyMicroseconds) == entries.map { Float($0.timestamp) })
+        #expect(columns.records.map(\.count) == columns.counts.map { Int($0) * PredictionLogFormat.recordSize })
     }
 
     @Test func oneSeriesIsOneGroup() {
         let columns = PredictionColumns((1...250).map { record("only", 3, Int64($0)) })
-        #expect(columns.seriesIDs == ["only"] && columns.counts == [250] && columns.starts == [1])
-        #expect(columns.timestamps == Array(1...250))
+        #expect(columns.seriesIDs == ["only"] && columns.counts == [250])
+        #expect(rowTimestamps(columns) == [Array(1...250)])
     }
 
     @Test("A series with more records than a row holds is cut into rows, in arrival order")
@@ -41,15 +47,14 @@ struct PredictionColumnsTests {
         #expect(columns.seriesIDs == ["a", "a", "a", "b"])
         #expect(columns.versions == [1, 1, 1, 2])
         #expect(columns.counts == [250, 250, 100, 2])
-        #expect(columns.starts == [1, 251, 501, 601])
         #expect(columns.anomalyCounts == [2, 3, 1, 0])
-        #expect(columns.timestamps == Array(1...600) + [1001, 1002])
+        #expect(rowTimestamps(columns) == [Array(1...250), Array(251...500), Array(501...600), [1001, 1002]])
         let exact = PredictionColumns((1...500).map { record("a", 1, Int64($0)) }, rowLimit: 250)
-        #expect(exact.counts == [250, 250] && exact.starts == [1, 251])
+        #expect(exact.counts == [250, 250])
     }
 
     @Test func emptyBatchHasNoColumns() {
         let columns = PredictionColumns([])
-        #expect(columns.seriesIDs.isEmpty && columns.timestamps.isEmpty)
+        #expect(columns.seriesIDs.isEmpty && columns.records.isEmpty)
     }
 }

@@ -177,10 +177,10 @@ class PostgresServer:
                 pass
         self._paused = []
 
-    def psql(self, sql: str, check=True) -> str:
+    def psql(self, sql: str, check=True, database="postgres") -> str:
         """Runs SQL with psql (unaligned, tuples only); returns stdout without the trailing newline."""
         out = subprocess.run([PSQL, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
-                              "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-c", sql],
+                              "-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql],
                              capture_output=True, text=True, timeout=30)
         if check and out.returncode != 0:
             raise RuntimeError(f"psql failed ({out.returncode}) for {sql!r}: {out.stderr}")

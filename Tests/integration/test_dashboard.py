@@ -66,6 +66,17 @@ def test_series_table_counts_predictions_and_anomalies(svc, trained):
     assert html.index(hot) < html.index(trained[1]), "sorted by anomalies, the anomalous series comes first"
 
 
+def test_series_api_lists_the_recent_predictions_newest_first(svc, trained):
+    """Read back from the log's packed records, across however many writer batches they went out in."""
+    hot, _ = trained
+    recent = expect(get(svc.monitoring.port, f"/api/series/{hot}"))["recent_predictions"]
+    sent = NORMAL[:5] + ANOMALOUS
+    assert [p["value"] for p in recent] == [float(v) for v in reversed(sent)], recent
+    assert [p["anomaly"] for p in recent] == [True] * 3 + [False] * 5, recent
+    assert all(p["version"] == 2 for p in recent), recent
+    assert all(abs(p["z_score"]) > 3 for p in recent[:3]) and all(abs(p["z_score"]) <= 3 for p in recent[3:]), recent
+
+
 def test_series_table_pages_sorts_and_rejects_bad_parameters(svc, trained):
     first = expect(get(svc.monitoring.port, "/api/series?page_size=1&page=1&sort=series_id"))
     second = expect(get(svc.monitoring.port, "/api/series?page_size=1&page=2&sort=series_id"))

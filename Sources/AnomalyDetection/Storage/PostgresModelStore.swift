@@ -16,6 +16,9 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
         public var replyTimeoutMilliseconds: Int = 3_000
         /// Extra `SET` statements for every session of this store.
         public var sessionSettings: [String] = []
+        /// How long migrating the schema may take: a migration may rewrite a large table (migration 6 converts
+        /// the prediction log at about a million predictions a second on this machine), far beyond a request's statement timeout.
+        public var migrationTimeoutSeconds: Int = 3_600
 
         public init(connectionString: String) {
             self.connectionString = connectionString
@@ -23,9 +26,11 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
     }
 
     private let pool: ConnectionPool<PostgresConnection>
+    private let configuration: Configuration
     private let logger: Logger
 
     public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
         self.logger = logger
         pool = ConnectionPool(
             capacity: configuration.poolSize,
@@ -45,10 +50,18 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
     }
 
     /// Creates or migrates the schema.
+    /// - Parameter willApply: called before each migration this call applies.
     /// - Returns: the migrations applied now.
     @discardableResult
-    public func migrate() throws -> [Int] {
-        try use { try SchemaMigrations.apply(on: $0) }
+    public func migrate(willApply: (SchemaMigrations.Migration) -> Void = { _ in }) throws -> [Int] {
+        // A connection of its own, not the pool's: their timeouts are a request's.
+        let connection = try PostgresConnection(
+            connectionString: configuration.connectionString,
+            connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+            statementTimeoutMilliseconds: configuration.migrationTimeoutSeconds * 1_000,
+            replyTimeoutMilliseconds: (configuration.migrationTimeoutSeconds + 5) * 1_000
+        )
+        return try SchemaMigrations.apply(on: connection, willApply: willApply)
     }
 
     public func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel {
@@ -107,12 +120,7 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
                 .int4Array(columns.versions),
                 .int4Array(columns.counts),
                 .int4Array(columns.anomalyCounts),
-                .int4Array(columns.starts),
-                .int8Array(columns.timestamps),
-                .float8Array(columns.values),
-                .boolArray(columns.anomalies),
-                .float8Array(columns.zScores),
-                .float4Array(columns.latencies),
+                .byteaArray(columns.records),
             ])
         }
     }
@@ -216,17 +224,10 @@ enum Statements {
 
     static let countSeries = PostgresStatement(name: "count_series", sql: "SELECT count(*) FROM series")
 
-    /// Batches of several series in one statement: the predictions of all of them flattened into one binary
-    /// array per column, each batch taking its slice (`start`, `count`).
+    /// Batches of several series in one statement, one array element per row (`PredictionColumns`).
     static let recordPredictions = PostgresStatement(name: "record_predictions", sql: """
-        INSERT INTO prediction_batches (series_id, version, count, anomaly_count, ts, "values", anomalies, z_scores, latency_us)
-        SELECT b.series_id, b.version, b.count, b.anomaly_count,
-               ($6::bigint[])[b.start : b.start + b.count - 1],
-               ($7::double precision[])[b.start : b.start + b.count - 1],
-               ($8::boolean[])[b.start : b.start + b.count - 1],
-               ($9::double precision[])[b.start : b.start + b.count - 1],
-               ($10::real[])[b.start : b.start + b.count - 1]
-        FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::integer[]) AS b (series_id, version, count, anomaly_count, start)
+        INSERT INTO prediction_batches (series_id, version, count, anomaly_count, records)
+        SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::bytea[])
         """)
 
     /// Adds to the series' counts and to the current minute's row of the kind (latency bucket by bucket).

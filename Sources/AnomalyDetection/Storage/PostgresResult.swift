@@ -51,6 +51,32 @@ public struct PostgresRow {
     public func bool(_ column: String) throws -> Bool {
         try string(column) == "t"
     }
+
+    /// A `bytea` column, from its text form (`\x` and two hex digits a byte).
+    public func bytes(_ column: String) throws -> [UInt8] {
+        let text = Array(try string(column).utf8)
+        guard text.count >= 2, text[0] == UInt8(ascii: "\\"), text[1] == UInt8(ascii: "x"), text.count % 2 == 0 else {
+            throw PostgresError(kind: .statement, message: "column \(column) is not bytea in hex form")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.count / 2 - 1)
+        for index in stride(from: 2, to: text.count, by: 2) {
+            guard let high = Self.hexDigit(text[index]), let low = Self.hexDigit(text[index + 1]) else {
+                throw PostgresError(kind: .statement, message: "column \(column) is not bytea in hex form")
+            }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func hexDigit(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
 }
 
 extension PostgresResult {

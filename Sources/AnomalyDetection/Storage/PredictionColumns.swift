@@ -1,6 +1,6 @@
 /// A batch of prediction records as the columns of the prediction-log INSERT: one row per (series, version)
 /// in order of first appearance, cut into rows of at most `rowLimit` records (so that a row fits in a heap
-/// page), each row's records in arrival order, every per-record field flattened across rows. Pure, so the
+/// page), each row's records in arrival order in `PredictionLogFormat`. Pure, so the
 /// writer thread's share of the CPU (which it takes from the event loops) stays small: records are read in
 /// place, never copied, and a run of records of one series (the usual case) is grouped without hashing.
 struct PredictionColumns {
@@ -8,20 +8,15 @@ struct PredictionColumns {
     private(set) var versions: [Int32] = []
     private(set) var counts: [Int32] = []
     private(set) var anomalyCounts: [Int32] = []
-    /// 1-based position of each row's first record in the flattened columns.
-    private(set) var starts: [Int32] = []
-    private(set) var timestamps: [Int64] = []
-    private(set) var values: [Double] = []
-    private(set) var anomalies: [Bool] = []
-    private(set) var zScores: [Double] = []
-    private(set) var latencies: [Float] = []
+    /// Each row's records, `PredictionLogFormat.recordSize` bytes each.
+    private(set) var records: [[UInt8]] = []
 
     private struct GroupKey: Hashable {
         let seriesID: String
         let version: Int
     }
 
-    init<Records: RandomAccessCollection<PredictionRecord>>(_ records: Records, rowLimit: Int = 250) {
+    init<Records: RandomAccessCollection<PredictionRecord>>(_ predictions: Records, rowLimit: Int = 250) {
         precondition(rowLimit > 0, "a row holds at least one record")
         var groupOf: [GroupKey: Int] = [:]
         var groupKeys: [(seriesID: String, version: Int32)] = []
@@ -29,9 +24,9 @@ struct PredictionColumns {
         // Each record's group, then a stable counting sort by group: one array of positions for the whole
         // batch instead of one per group.
         var groupOfRecord: [Int] = []
-        groupOfRecord.reserveCapacity(records.count)
+        groupOfRecord.reserveCapacity(predictions.count)
         var last: (seriesID: String, version: Int, group: Int)?
-        for record in records {
+        for record in predictions {
             let group: Int
             if let last, last.version == record.version, last.seriesID == record.seriesID {
                 group = last.group
@@ -55,16 +50,11 @@ struct PredictionColumns {
         groupStarts.append(0)
         for size in groupSizes { groupStarts.append(groupStarts[groupStarts.count - 1] + size) }
         var next = groupStarts
-        var order = [Records.Index](repeating: records.startIndex, count: records.count)
-        for (index, group) in zip(records.indices, groupOfRecord) {
+        var order = [Records.Index](repeating: predictions.startIndex, count: predictions.count)
+        for (index, group) in zip(predictions.indices, groupOfRecord) {
             order[next[group]] = index
             next[group] += 1
         }
-        timestamps.reserveCapacity(records.count)
-        values.reserveCapacity(records.count)
-        anomalies.reserveCapacity(records.count)
-        zScores.reserveCapacity(records.count)
-        latencies.reserveCapacity(records.count)
         for group in groupKeys.indices {
             let indices = order[groupStarts[group]..<groupStarts[group + 1]]
             var rowStart = indices.startIndex
@@ -72,17 +62,16 @@ struct PredictionColumns {
                 let row = indices[rowStart..<min(indices.endIndex, rowStart + rowLimit)]
                 seriesIDs.append(groupKeys[group].seriesID)
                 versions.append(groupKeys[group].version)
-                starts.append(Int32(clamping: timestamps.count + 1))
                 counts.append(Int32(clamping: row.count))
                 var anomalous: Int32 = 0
-                for index in row {
-                    timestamps.append(records[index].timestamp)
-                    values.append(records[index].value)
-                    anomalies.append(records[index].anomaly)
-                    zScores.append(records[index].zScore)
-                    latencies.append(records[index].latencyMicroseconds)
-                    if records[index].anomaly { anomalous += 1 }
+                var bytes = [UInt8](repeating: 0, count: row.count * PredictionLogFormat.recordSize)
+                bytes.withUnsafeMutableBytes { buffer in
+                    for (position, index) in row.enumerated() {
+                        PredictionLogFormat.write(predictions[index], to: buffer, at: position * PredictionLogFormat.recordSize)
+                        if predictions[index].anomaly { anomalous += 1 }
+                    }
                 }
+                records.append(bytes)
                 anomalyCounts.append(anomalous)
                 rowStart = row.endIndex
             }

@@ -123,13 +123,86 @@ public enum SchemaMigrations {
                 ALTER COLUMN timestamps SET STATISTICS 0,
                 ALTER COLUMN "values" SET STATISTICS 0;
             """),
+        // Postgres received the five arrays element by element and sliced them per row: 283 µs of backend CPU
+        // per statement of 300 predictions, every 5 ms, on the machine's shared CPUs. One `bytea` per row in
+        // `PredictionLogFormat` is copied as it comes: 93 µs. The table is rebuilt (not altered) so that it
+        // is written once, compact; ids, times and counts are kept, and the view reads the new layout. The
+        // conversion ran at about a million predictions a second here (30 s for a log of 61,910 batches).
+        Migration(version: 6, summary: "prediction log rows hold their predictions as one packed bytea", sql: """
+            DROP VIEW predictions;
+            ALTER TABLE prediction_batches RENAME TO prediction_batches_arrays;
+            ALTER INDEX prediction_batches_pkey RENAME TO prediction_batches_arrays_pkey;
+            ALTER INDEX prediction_batches_series_recent RENAME TO prediction_batches_arrays_series_recent;
+            ALTER INDEX prediction_batches_recorded_at RENAME TO prediction_batches_arrays_recorded_at;
+            CREATE TABLE prediction_batches (
+                id            bigint PRIMARY KEY DEFAULT nextval('prediction_batches_id_seq'),
+                series_id     text NOT NULL,
+                version       integer NOT NULL,
+                recorded_at   timestamptz NOT NULL DEFAULT now(),
+                count         integer NOT NULL CHECK (count >= 1),
+                anomaly_count integer NOT NULL,
+                records       bytea NOT NULL CHECK (length(records) = count * 29)
+            );
+            ALTER SEQUENCE prediction_batches_id_seq OWNED BY prediction_batches.id;
+            INSERT INTO prediction_batches (id, series_id, version, recorded_at, count, anomaly_count, records)
+                SELECT b.id, b.series_id, b.version, b.recorded_at, b.count, b.anomaly_count,
+                       (SELECT string_agg(int8send(p.ts) || float8send(p.value) || boolsend(p.anomaly) || float8send(p.z_score)
+                                          || float4send(p.latency_us), ''::bytea ORDER BY p.n)
+                        FROM unnest(b.ts, b."values", b.anomalies, b.z_scores, b.latency_us) WITH ORDINALITY
+                             AS p (ts, value, anomaly, z_score, latency_us, n))
+                FROM prediction_batches_arrays b;
+            DROP TABLE prediction_batches_arrays;
+            -- As migrations 2, 4 and 5 set them for the arrays: a row of 250 predictions (7.3 kB) stays in its
+            -- heap page uncompressed, the time index summarizes as it grows, ANALYZE skips the bytes.
+            ALTER TABLE prediction_batches SET (toast_tuple_target = 8160);
+            ALTER TABLE prediction_batches ALTER COLUMN records SET STORAGE EXTERNAL, ALTER COLUMN records SET STATISTICS 0;
+            CREATE INDEX prediction_batches_series_recent ON prediction_batches (series_id, id DESC);
+            CREATE INDEX prediction_batches_recorded_at ON prediction_batches USING brin (recorded_at) WITH (autosummarize = on);
+            -- Decoders for the view: Postgres's binary receive functions cannot be called from SQL, so the
+            -- IEEE 754 fields are rebuilt from their bits (exactly: an integer of at most 53 bits times a power
+            -- of two), subnormals, zeros, infinities and NaN included.
+            CREATE FUNCTION prediction_log_int8(bytes bytea, at integer) RETURNS bigint
+                LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+                RETURN ('x' || encode(substring(bytes FROM at + 1 FOR 8), 'hex'))::bit(64)::bigint;
+            CREATE FUNCTION prediction_log_float8(bits bigint) RETURNS double precision
+                LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+                RETURN CASE
+                    WHEN (bits >> 52) & 2047 = 2047 THEN
+                        CASE WHEN bits & 4503599627370495 <> 0 THEN 'NaN' WHEN bits < 0 THEN '-Infinity' ELSE 'Infinity' END::double precision
+                    ELSE CASE WHEN bits < 0 THEN -1 ELSE 1 END
+                         * ((bits & 4503599627370495) + CASE WHEN (bits >> 52) & 2047 = 0 THEN 0 ELSE 4503599627370496 END)::double precision
+                         * 2::double precision ^ (greatest((bits >> 52) & 2047, 1) - 1075)
+                END;
+            CREATE FUNCTION prediction_log_float4(bits integer) RETURNS real
+                LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+                RETURN CASE
+                    WHEN (bits >> 23) & 255 = 255 THEN
+                        CASE WHEN bits & 8388607 <> 0 THEN 'NaN' WHEN bits < 0 THEN '-Infinity' ELSE 'Infinity' END::real
+                    ELSE (CASE WHEN bits < 0 THEN -1 ELSE 1 END
+                          * ((bits & 8388607) + CASE WHEN (bits >> 23) & 255 = 0 THEN 0 ELSE 8388608 END)::double precision
+                          * 2::double precision ^ (greatest((bits >> 23) & 255, 1) - 150))::real
+                END;
+            -- One row per prediction, for people and scripts, with the columns it had before.
+            CREATE VIEW predictions AS
+                SELECT b.id AS batch_id, b.series_id, b.version,
+                       prediction_log_int8(b.records, r.at) AS ts,
+                       prediction_log_float8(prediction_log_int8(b.records, r.at + 8)) AS value,
+                       get_byte(b.records, r.at + 16) <> 0 AS anomaly,
+                       prediction_log_float8(prediction_log_int8(b.records, r.at + 17)) AS z_score,
+                       prediction_log_float4(('x' || encode(substring(b.records FROM r.at + 26 FOR 4), 'hex'))::bit(32)::integer) AS latency_us,
+                       b.recorded_at
+                FROM prediction_batches b, generate_series(0, b.count - 1) AS n, LATERAL (SELECT n * 29 AS at) AS r;
+            """),
     ]
 
     /// Applies what is missing.
+    /// - Parameters:
+    ///   - migrations: the migrations to bring the schema to.
+    ///   - willApply: called before each migration this call applies (one may take minutes on a large table).
     /// - Returns: the versions applied by this call (empty when the schema was current).
     /// - Throws: `PostgresError`.
     @discardableResult
-    public static func apply(on connection: PostgresConnection, migrations: [Migration] = all) throws -> [Int] {
+    public static func apply(on connection: PostgresConnection, migrations: [Migration] = all, willApply: (Migration) -> Void = { _ in }) throws -> [Int] {
         try connection.transaction { connection in
             // Any constant works as long as every service uses the same one.
             try connection.execute("SELECT pg_advisory_xact_lock(7334221)")
@@ -143,6 +216,7 @@ public enum SchemaMigrations {
             let applied = Set(try connection.execute("SELECT version FROM schema_migrations").rows.compactMap { $0[0].flatMap { Int($0) } })
             var appliedNow: [Int] = []
             for migration in migrations.sorted(by: { $0.version < $1.version }) where !applied.contains(migration.version) {
+                willApply(migration)
                 try connection.execute(migration.sql)
                 try connection.execute("INSERT INTO schema_migrations (version, summary) VALUES ($1, $2)", [.int(Int64(migration.version)), .text(migration.summary)])
                 appliedNow.append(migration.version)

@@ -92,7 +92,7 @@ public final class DashboardStore: Sendable {
         return SeriesDetail(
             summary: try Self.seriesRow(row),
             versions: try versions.namedRows.map { VersionRow(try PostgresModelStore.storedModel($0)) },
-            recent_predictions: try predictions.namedRows.map(Self.recordedPrediction)
+            recent_predictions: try Self.recentPredictions(predictions, limit: recent)
         )
     }
 
@@ -115,7 +115,7 @@ public final class DashboardStore: Sendable {
         return PlotInput(
             seriesID: stored.seriesID, version: stored.version, model: stored.model,
             timestamps: Array(timestamps.prefix(count)), values: Array(values.prefix(count)),
-            predictions: try predictions.namedRows.map(Self.recordedPrediction).map { PlotInput.Point(timestamp: $0.timestamp, value: $0.value, anomaly: $0.anomaly) }
+            predictions: try Self.recentPredictions(predictions, limit: recent).map { PlotInput.Point(timestamp: $0.timestamp, value: $0.value, anomaly: $0.anomaly) }
         )
     }
 
@@ -156,11 +156,19 @@ public final class DashboardStore: Sendable {
         )
     }
 
-    private static func recordedPrediction(_ row: PostgresRow) throws -> RecordedPrediction {
-        RecordedPrediction(
-            timestamp: Int64(try row.int("ts")), value: try row.double("value"), anomaly: try row.bool("anomaly"),
-            z_score: saturated(try row.double("z_score")), version: try row.int("version"), recorded_at: try row.string("recorded_at")
-        )
+    /// The newest `limit` predictions of batches given newest first, newest first.
+    static func recentPredictions(_ batches: PostgresResult, limit: Int) throws -> [RecordedPrediction] {
+        var predictions: [RecordedPrediction] = []
+        for row in batches.namedRows where predictions.count < limit {
+            let version = try row.int("version"), recordedAt = try row.string("recorded_at")
+            for entry in PredictionLogFormat.decode(try row.bytes("records")).reversed().prefix(limit - predictions.count) {
+                predictions.append(RecordedPrediction(
+                    timestamp: entry.timestamp, value: entry.value, anomaly: entry.anomaly, z_score: saturated(entry.zScore),
+                    version: version, recorded_at: recordedAt
+                ))
+            }
+        }
+        return predictions
     }
 
     /// JSON has no infinity: scores logged before they were saturated at the source may hold one.
@@ -209,14 +217,15 @@ enum Queries {
         FROM model_versions WHERE series_id = $1 ORDER BY version DESC
         """)
 
-    /// The newest batches first (index `prediction_batches_series_recent`), then the newest within each.
+    /// The newest batches first (index `prediction_batches_series_recent`), only as many as hold the newest `$2`
+    /// predictions; `DashboardStore.recentPredictions` decodes them.
     static let recentPredictions = PostgresStatement(name: "dashboard_recent_predictions", sql: """
-        SELECT p.ts, p.value, p.anomaly, p.z_score, b.version, \(rfc3339("b.recorded_at", as: "recorded_at"))
-        FROM (SELECT id, version, recorded_at, ts, "values", anomalies, z_scores FROM prediction_batches
-              WHERE series_id = $1 ORDER BY id DESC LIMIT $2) b,
-             unnest(b.ts, b."values", b.anomalies, b.z_scores) WITH ORDINALITY AS p (ts, value, anomaly, z_score, n)
-        ORDER BY b.id DESC, p.n DESC
-        LIMIT $2
+        SELECT version, records, \(rfc3339("recorded_at", as: "recorded_at"))
+        FROM (SELECT id, version, recorded_at, records, sum(count) OVER (ORDER BY id DESC) - count AS newer
+              FROM (SELECT id, version, recorded_at, records, count FROM prediction_batches
+                    WHERE series_id = $1 ORDER BY id DESC LIMIT $2) AS latest) AS b
+        WHERE newer < $2
+        ORDER BY id DESC
         """)
 
     /// `$2` null: the latest version.

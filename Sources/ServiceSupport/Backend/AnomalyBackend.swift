@@ -151,7 +151,9 @@ public final class AnomalyBackend: Sendable {
 
     private func tryMigrating() -> Bool {
         do {
-            let applied = try store.migrate()
+            let applied = try store.migrate { migration in
+                logger.info("applying a schema migration", metadata: ["version": "\(migration.version)", "summary": "\(migration.summary)"])
+            }
             if !applied.isEmpty { logger.info("schema migrated", metadata: ["applied": "\(applied)"]) }
             migrated.store(true, ordering: .relaxed)
             return true

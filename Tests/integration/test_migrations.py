@@ -1,0 +1,74 @@
+"""Upgrading a database written by an earlier release: migration 6 turns the prediction log's five arrays per
+row into one packed bytea, and must keep every prediction, bit for bit, with its batch id, time and counts."""
+import re
+from pathlib import Path
+
+from api_client import fit, new_series_id, poll, predict, timestamps
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "Sources/AnomalyDetection/Storage/SchemaMigrations.swift"
+DATABASE = "upgrade_from_v5"
+VIEW = "batch_id, series_id, version, ts, value::text, anomaly, z_score::text, latency_us::text, recorded_at"
+
+
+def shipped_migrations():
+    """The SQL of each migration as the source holds it (the multi-line literal without its indentation)."""
+    source = MIGRATIONS.read_text()
+    found = re.findall(r'Migration\(version: (\d+), summary: "([^"]*)", sql: """\n(.*?)\n( *)"""\)', source, re.S)
+    migrations = {}
+    for version, summary, body, indent in found:
+        assert "\\" not in body, f"migration {version} has an escape the test cannot read"
+        migrations[int(version)] = (summary, "\n".join(line[len(indent):] for line in body.split("\n")))
+    return migrations
+
+
+def test_migration_6_converts_an_existing_array_log_exactly(make_services, pg):
+    migrations = shipped_migrations()
+    assert sorted(migrations)[:6] == [1, 2, 3, 4, 5, 6], sorted(migrations)
+    pg.psql(f"DROP DATABASE IF EXISTS {DATABASE}")
+    pg.psql(f"CREATE DATABASE {DATABASE}")
+    old = lambda sql: pg.psql(sql, database=DATABASE)
+    # The schema as release 5 left it, with predictions in its array layout, extremes included.
+    old("CREATE TABLE schema_migrations (version integer PRIMARY KEY, summary text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+    for version in range(1, 6):
+        summary, sql = migrations[version]
+        old(sql)
+        old(f"INSERT INTO schema_migrations (version, summary) VALUES ({version}, '{summary}')")
+    old("""INSERT INTO prediction_batches (series_id, version, count, anomaly_count, ts, "values", anomalies, z_scores, latency_us) VALUES
+        ('old-a', 1, 3, 1, '{1700000000,1700000001,-3}', '{0.1,-0,1e-310}', '{f,t,f}', '{1.5,-2.5e300,NaN}', '{12.5,0,1e-40}'),
+        ('old-b', 2, 2, 0, '{9223372036854775807,-9223372036854775808}', '{Infinity,-Infinity}', '{f,f}',
+         '{5e-324,1.7976931348623157e308}', '{Infinity,3.4028235e38}')""")
+    old("""INSERT INTO prediction_batches (series_id, version, count, anomaly_count, ts, "values", anomalies, z_scores, latency_us)
+        SELECT 'old-long', 1, 250, 25, array_agg(i::bigint ORDER BY i), array_agg(i / 7.0 ORDER BY i), array_agg(i % 10 = 0 ORDER BY i),
+               array_agg(i / 3.0 ORDER BY i), array_agg((i * 1.5)::real ORDER BY i) FROM generate_series(1, 250) AS i""")
+    before = old(f"SELECT {VIEW} FROM predictions ORDER BY batch_id, recorded_at, ts").split("\n")
+    batches = old("SELECT id, series_id, version, count, anomaly_count, recorded_at FROM prediction_batches ORDER BY id")
+    assert len(before) == 255
+
+    url = f"postgresql://postgres@127.0.0.1:{pg.port}/{DATABASE}"
+    services = make_services(training=False, inference=False)
+    training = services.start("training", env={"DATABASE_URL": url})
+    assert old("SELECT max(version) FROM schema_migrations") == str(max(migrations))
+    assert "applying a schema migration" in training.log_path.read_text()
+    assert old("SELECT count(*) FROM information_schema.columns WHERE table_name = 'prediction_batches' AND column_name = 'ts'") == "0"
+    after = old(f"SELECT {VIEW} FROM predictions ORDER BY batch_id, recorded_at, ts").split("\n")
+    # Order within a batch is the arrays' order: compare as lists, ts order is only for the long batch.
+    assert sorted(after) == sorted(before)
+    assert old("SELECT id, series_id, version, count, anomaly_count, recorded_at FROM prediction_batches ORDER BY id") == batches
+    assert old("SELECT string_agg(ts::text, ',') FROM predictions WHERE series_id = 'old-a'") == "1700000000,1700000001,-3"
+
+    # The upgraded log takes new predictions after the old ones.
+    inference = services.start("inference", env={"DATABASE_URL": url})
+    sid = new_series_id("upgraded")
+    fit(training.port, sid, timestamps(4), [0.0, 6.0, 0.0, 6.0])
+    for i in range(5):
+        predict(inference.port, sid, float(i), timestamp=1_800_000_000 + i)
+
+    def logged():
+        rows = old(f"SELECT batch_id, ts, value FROM predictions WHERE series_id = '{sid}' ORDER BY ts")
+        return len(rows.split("\n")) == 5 if rows else False, rows
+
+    rows = poll(logged, timeout=10, interval=0.25, message="the new predictions in the upgraded log")
+    ids = [int(line.split("|")[0]) for line in rows.split("\n")]
+    assert min(ids) > 3, rows
+    assert [(int(ts), float(value)) for _, ts, value in (line.split("|") for line in rows.split("\n"))] == \
+        [(1_800_000_000 + i, float(i)) for i in range(5)]
