@@ -1,5 +1,7 @@
 """The prediction log's retention against a real Postgres: expired batches and per-minute statistics go,
 recent ones and the per-series totals stay."""
+import time
+
 import pytest
 
 from api_client import expect, fit, get, new_series_id, poll, predict, timestamps
@@ -15,6 +17,29 @@ def logged(pg, series):
     """(batches, predictions) of the series in the log."""
     batches, predictions = pg.psql(f"SELECT count(*), coalesce(sum(count), 0) FROM prediction_batches WHERE series_id = '{series}'").split("|")
     return int(batches), int(predictions)
+
+
+def test_retention_zero_keeps_every_prediction_however_old(make_services, pg):
+    """PREDICTION_LOG_RETENTION_HOURS=0 keeps the whole log. First in the module, before `svc` (which prunes
+    after an hour) starts; looked at five times a second, a retention that read 0 as "older than 0 hours"
+    would delete the aged batches several times over during the wait."""
+    services = make_services(inference=False)
+    keeper = services.start("inference", env={"PREDICTION_LOG_RETENTION_HOURS": "0", "PREDICTION_LOG_PRUNE_INTERVAL_SECONDS": "0.2"})
+    series = new_series_id("keep-all")
+    fit(services.training.port, series, timestamps(6), [10, 11, 9, 10, 12, 8])
+    for value in range(10):
+        predict(keeper.port, series, 10 + value * 0.1)
+    poll(lambda: (logged(pg, series)[1] == 10, logged(pg, series)), timeout=10, message="10 predictions logged")
+    pg.psql(f"UPDATE prediction_batches SET recorded_at = now() - interval '400 days' WHERE series_id = '{series}'")
+    before = logged(pg, series)
+    predict(keeper.port, series, 10.5)
+    poll(lambda: (logged(pg, series)[1] == 11, logged(pg, series)), timeout=10, message="the 11th prediction logged")
+    time.sleep(1.5)
+    assert logged(pg, series)[1] == 11, logged(pg, series)
+    assert pg.psql(f"SELECT count(*) FROM prediction_batches WHERE series_id = '{series}' AND recorded_at < now() - interval '399 days'") == str(before[0])
+    health = expect(get(keeper.port, "/healthcheck"))["prediction_log"]
+    assert health["retention_hours"] == 0 and health["pruned_batches"] == 0, health
+    keeper.stop()
 
 
 def test_expired_predictions_are_deleted_and_recent_ones_and_totals_kept(svc, pg):
