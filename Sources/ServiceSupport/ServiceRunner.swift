@@ -7,10 +7,13 @@ import Logging
 public struct ServiceRunner {
     public let service: String
     public let defaultPort: Int
+    /// Whether this service deletes expired predictions (`AnomalyBackend`'s `prunesPredictionLog`).
+    public let prunesPredictionLog: Bool
 
-    public init(service: String, defaultPort: Int) {
+    public init(service: String, defaultPort: Int, prunesPredictionLog: Bool = false) {
         self.service = service
         self.defaultPort = defaultPort
+        self.prunesPredictionLog = prunesPredictionLog
     }
 
     /// Runs an anomaly-detection service until SIGTERM/SIGINT; then shuts down gracefully (answering what is
@@ -29,7 +32,8 @@ public struct ServiceRunner {
         try serve(options: options) { router, environment, logger in
             // Configuration first: a bad token stops the service before it connects to anything.
             let access = try AccessPolicy.from(environment, service: service)
-            let backend = AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger)
+            let backend = AnomalyBackend(service: service, configuration: try environment.backendConfiguration(), metrics: ServiceMetrics(), logger: logger,
+                                         prunesPredictionLog: prunesPredictionLog)
             let services = try addRoutes(&router, backend, environment)
             OperationalRoutes.add(to: &router, service: service, backend: backend, services: services)
             DocumentationRoutes.add(to: &router, environment: environment)

@@ -11,7 +11,7 @@ struct InferenceService: ParsableCommand {
     @OptionGroup var options: ServiceOptions
 
     func run() throws {
-        try ServiceRunner(service: "inference", defaultPort: 8001).run(options: options) { router, backend in
+        try ServiceRunner(service: "inference", defaultPort: 8001, prunesPredictionLog: true).run(options: options) { router, backend in
             PredictRoutes.add(to: &router, backend: backend)
         }
     }

@@ -44,8 +44,7 @@ public final class PredictionLogRetention: Sendable {
     public func start() {
         BackgroundThread.start(name: "log-retention") { [self] in
             while !stopped.load(ordering: .relaxed) {
-                let (seconds, attoseconds) = configuration.interval.components
-                _ = wake.wait(timeout: .now() + Double(seconds) + Double(attoseconds) / 1e18)
+                _ = wake.wait(timeout: .now() + configuration.interval.inSeconds)
                 guard !stopped.load(ordering: .relaxed) else { return }
                 pruneExpired()
             }

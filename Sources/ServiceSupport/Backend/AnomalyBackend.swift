@@ -14,8 +14,8 @@ public final class AnomalyBackend: Sendable {
     public let tracker: LatestVersionTracker
     public let resolver: ModelResolver
     public let recorder: PredictionRecorder
-    /// Deletes predictions older than `PREDICTION_LOG_RETENTION_HOURS` (the inference service's); nil elsewhere
-    /// and when they are kept forever.
+    /// Deletes predictions older than `PREDICTION_LOG_RETENTION_HOURS` in the process that prunes the log (the
+    /// inference service); nil elsewhere and when they are kept forever.
     public let retention: PredictionLogRetention?
     /// Fits added up per minute for the dashboard (predictions are added up by the recorder).
     public let fitStatistics: StatisticsWriter
@@ -33,7 +33,9 @@ public final class AnomalyBackend: Sendable {
     /// Builds the parts and starts their threads. Postgres may still be down: the schema is migrated as soon
     /// as it answers (waiting here up to `startupWaitSeconds`, then in the background), so that a service
     /// started before its database comes up on its own.
-    public init(service: String, configuration: BackendConfiguration, metrics: ServiceMetrics, logger: Logger) {
+    /// - Parameter prunesPredictionLog: whether this process keeps the prediction log to its retention window.
+    ///   One service does (the one that writes the log); the others would only race its deletes.
+    public init(service: String, configuration: BackendConfiguration, metrics: ServiceMetrics, logger: Logger, prunesPredictionLog: Bool = false) {
         self.service = service
         self.configuration = configuration
         self.metrics = metrics
@@ -53,8 +55,7 @@ public final class AnomalyBackend: Sendable {
         logConfiguration.poolSize = 1
         logConfiguration.sessionSettings = ["synchronous_commit = off"]
         recorder = PredictionRecorder(store: PostgresModelStore(configuration: logConfiguration, logger: logger), logger: logger)
-        // The process that writes the log keeps it to its window; the other services would only race it.
-        if configuration.predictionRetentionHours > 0 && service == "inference" {
+        if configuration.predictionRetentionHours > 0 && prunesPredictionLog {
             var retentionConfiguration = PredictionLogRetention.Configuration(hours: configuration.predictionRetentionHours)
             retentionConfiguration.interval = configuration.predictionPruneInterval
             retention = PredictionLogRetention(store: store, configuration: retentionConfiguration, logger: logger)

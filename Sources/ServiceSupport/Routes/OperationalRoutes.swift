@@ -94,8 +94,7 @@ public enum OperationalRoutes {
             let log = backend.recorder.counts
             let subscribed = backend.tracker.isSubscribed
             let status = postgres.state == "up" && redis.state == "up" && subscribed ? "ok" : (postgres.state == "down" && redis.state == "down" ? "down" : "degraded")
-            let uptime = ContinuousClock.now - backend.startedAt
-            let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - backend.startedAt).inSeconds
             return try .json(Health(
                 status: status, service: service, version: serviceVersion, environment: backend.configuration.environment,
                 uptime_s: (seconds * 1000).rounded() / 1000,
