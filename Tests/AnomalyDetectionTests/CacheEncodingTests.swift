@@ -32,10 +32,6 @@ struct CacheEncodingTests {
         #expect(bytes == expected)
         let (text, textBinary) = PostgresValue.textArray(["ab"]).encoded
         #expect(textBinary && text?.suffix(6) == [0, 0, 0, 2, 97, 98])
-        // Element oid 17 (bytea), two elements, each its length then its bytes.
-        let (blobs, blobsBinary) = PostgresValue.byteaArray([[7, 8, 9], []]).encoded
-        #expect(blobsBinary && blobs == [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 0, 2, 0, 0, 0, 1,
-                                         0, 0, 0, 3, 7, 8, 9, 0, 0, 0, 0])
         #expect(PostgresValue.double(0.1).encoded.bytes == Array("0.1".utf8))
         #expect(PostgresValue.null.encoded.bytes == nil)
     }

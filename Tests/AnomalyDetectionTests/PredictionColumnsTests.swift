@@ -57,4 +57,20 @@ struct PredictionColumnsTests {
         let columns = PredictionColumns([])
         #expect(columns.seriesIDs.isEmpty && columns.records.isEmpty)
     }
+
+    @Test("Rows as binary COPY tuples: 5 fields, each its length then its value")
+    func copyTuplesFollowPostgresBinaryFormat() {
+        let columns = PredictionColumns([record("ab", 3, 7, anomaly: true)])
+        let tuples = columns.copyTuples()
+        let size = UInt8(PredictionLogFormat.recordSize)
+        let expected: [UInt8] = [0, 5,
+                                 0, 0, 0, 2, 97, 98,
+                                 0, 0, 0, 4, 0, 0, 0, 3,
+                                 0, 0, 0, 4, 0, 0, 0, 1,
+                                 0, 0, 0, 4, 0, 0, 0, 1,
+                                 0, 0, 0, size] + columns.records[0]
+        #expect(tuples == expected)
+        #expect(PredictionColumns.copyHeader.count == 19 && PredictionColumns.copyHeader.prefix(7) == Array("PGCOPY\n".utf8)[...])
+        #expect(PredictionColumns([]).copyTuples().isEmpty)
+    }
 }

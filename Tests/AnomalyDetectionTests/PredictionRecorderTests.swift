@@ -4,22 +4,64 @@ import Synchronization
 import Testing
 @testable import AnomalyDetection
 
-/// The prediction-log writer against a store that only counts (or refuses) what it is given.
+/// The prediction-log writer against a log that keeps what it is given (or refuses it) in memory.
 @Suite("Prediction-log writer", .serialized)
 struct PredictionRecorderTests {
-    final class CountingStore: ModelStore {
-        let failing: Bool
-        /// The size of each `record(_:)` call for predictions, failed ones included.
-        let calls = Mutex<[Int]>([])
-
-        init(failing: Bool) { self.failing = failing }
-
-        func record(_ predictions: ArraySlice<PredictionRecord>) throws {
-            calls.withLock { $0.append(predictions.count) }
-            if failing { throw PostgresError(kind: .unavailable, message: "refused by the test store") }
+    /// A log with the writer's transaction semantics: appended records become durable only on commit, and
+    /// a failure or `abandon` loses the open write.
+    final class MemoryLog: PredictionLogWriter {
+        struct State {
+            var open: [Int64] = []
+            var committed: [Int64] = []
+            var appends: [Int] = []
+            var commits = 0
+            var abandons = 0
+            /// Calls to fail, counted down: appends and commits alike.
+            var failNext = 0
+            var failAlways = false
         }
 
-        func record(_ statistics: RequestStatistics) throws {}
+        let state = Mutex(State())
+
+        init(failNext: Int = 0, failAlways: Bool = false) {
+            state.withLock { $0.failNext = failNext; $0.failAlways = failAlways }
+        }
+
+        private func fails(_ state: inout State) -> Bool {
+            if state.failAlways { return true }
+            guard state.failNext > 0 else { return false }
+            state.failNext -= 1
+            return true
+        }
+
+        func append(_ predictions: ArraySlice<PredictionRecord>) throws {
+            try state.withLock { state in
+                state.appends.append(predictions.count)
+                if fails(&state) { throw PostgresError(kind: .unavailable, message: "refused by the test log") }
+                state.open += predictions.map(\.timestamp)
+            }
+        }
+
+        func commit() throws {
+            try state.withLock { state in
+                state.commits += 1
+                if fails(&state) { throw PostgresError(kind: .unavailable, message: "refused by the test log") }
+                state.committed += state.open
+                state.open = []
+            }
+        }
+
+        func abandon() {
+            state.withLock { state in
+                state.abandons += 1
+                state.open = []
+            }
+        }
+    }
+
+    final class StatisticsSink: ModelStore {
+        let predictions = Mutex(0)
+        func record(_ statistics: RequestStatistics) throws { predictions.withLock { $0 += statistics.count } }
         func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
         func latest(for seriesID: String) throws -> StoredModel? { nil }
         func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }
@@ -29,36 +71,125 @@ struct PredictionRecorderTests {
         func ping() throws {}
     }
 
-    private func record(_ recorder: PredictionRecorder, count: Int) {
-        for index in 0..<count {
+    private func record(_ recorder: PredictionRecorder, _ timestamps: Range<Int>) {
+        for index in timestamps {
             recorder.record(PredictionRecord(seriesID: index % 3 == 0 ? "a" : "b", version: 1, timestamp: Int64(index), value: 1,
                                              anomaly: false, zScore: 0, latencyMicroseconds: 10))
         }
     }
 
-    @Test("What was recorded since the last pass goes to the store in one statement, not one per 250 records")
-    func onePassIsOneStatement() async throws {
-        let store = CountingStore(failing: false)
-        let recorder = PredictionRecorder(store: store, logger: Logger(label: "test"))
-        record(recorder, count: 1_000)
-        recorder.start()
-        defer { recorder.flush(deadline: .now) }
-        for _ in 0..<200 where recorder.counts.written < 1_000 { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(recorder.counts.written == 1_000)
-        #expect(store.calls.withLock { $0 } == [1_000])
+    private func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<300 where !condition() { try await Task.sleep(for: .milliseconds(10)) }
     }
 
-    @Test("A store that keeps failing is retried with a growing wait, not every pass interval")
+    @Test("What was recorded since the last pass goes to the log in one append, committed once traffic pauses")
+    func onePassIsOneAppendThenACommit() async throws {
+        let log = MemoryLog()
+        let statistics = StatisticsSink()
+        let recorder = PredictionRecorder(log: log, statisticsStore: statistics, logger: Logger(label: "test"))
+        record(recorder, 0..<1_000)
+        recorder.start()
+        try await waitUntil { recorder.counts.written == 1_000 }
+        recorder.flush(deadline: .now + .seconds(2))
+        #expect(recorder.counts.written == 1_000 && recorder.counts.pending == 0)
+        let state = log.state.withLock { $0 }
+        #expect(state.appends == [1_000])
+        #expect(state.committed == Array(0..<1_000))
+        // The statistics count committed predictions (written out by `flush`).
+        #expect(statistics.predictions.withLock { $0 } == 1_000)
+    }
+
+    @Test("Under steady traffic a write stays open for the commit interval: many appends, few commits")
+    func steadyTrafficCommitsOncePerInterval() async throws {
+        let log = MemoryLog()
+        var configuration = PredictionRecorder.Configuration()
+        configuration.commitIntervalMilliseconds = 200
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), configuration: configuration, logger: Logger(label: "test"))
+        recorder.start()
+        let started = ContinuousClock.now
+        var next = 0
+        while ContinuousClock.now - started < .milliseconds(800) {
+            record(recorder, next..<next + 10)
+            next += 10
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        let (appends, commits) = log.state.withLock { ($0.appends.count, $0.commits) }
+        recorder.flush(deadline: .now + .seconds(2))
+        // Passes every 5 ms over 0.8 s: about 160 appends (fewer on a slow machine); commits about every 200 ms.
+        #expect(appends >= 20, "\(appends) appends")
+        #expect(commits >= 1 && commits <= 8 && commits * 5 <= appends, "\(commits) commits for \(appends) appends")
+        #expect(log.state.withLock { $0.committed } == Array(0..<Int64(next)))
+        #expect(recorder.counts.written == next)
+    }
+
+    /// A log whose first commit fails (as when the connection drops just then).
+    final class CommitFailsOnce: PredictionLogWriter {
+        let inner = MemoryLog()
+        let failed = Mutex(false)
+        func append(_ predictions: ArraySlice<PredictionRecord>) throws { try inner.append(predictions) }
+        func commit() throws {
+            if !failed.withLock({ failed in defer { failed = true }; return failed }) {
+                throw PostgresError(kind: .unavailable, message: "lost the connection")
+            }
+            try inner.commit()
+        }
+        func abandon() { inner.abandon() }
+    }
+
+    @Test("A failed commit loses the open write; its records are sent again, in order, once each")
+    func failedCommitResendsTheOpenWrite() async throws {
+        let log = CommitFailsOnce()
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
+        record(recorder, 0..<100)
+        recorder.start()
+        try await waitUntil { recorder.counts.written == 100 }
+        record(recorder, 100..<150)
+        try await waitUntil { recorder.counts.written == 150 }
+        recorder.flush(deadline: .now + .seconds(2))
+        let state = log.inner.state.withLock { $0 }
+        #expect(state.committed == Array(0..<150))
+        #expect(state.abandons == 1 && state.appends.first == 100 && state.appends.count >= 2)
+        #expect(recorder.counts.written == 150 && recorder.counts.dropped == 0)
+    }
+
+    @Test("A failed append is sent again after a pause, in order, once")
+    func failedAppendIsRetried() async throws {
+        let log = MemoryLog(failNext: 1)
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
+        record(recorder, 0..<40)
+        recorder.start()
+        try await waitUntil { recorder.counts.written == 40 }
+        recorder.flush(deadline: .now + .seconds(2))
+        let state = log.state.withLock { $0 }
+        #expect(state.committed == Array(0..<40) && state.abandons == 1 && state.appends == [40, 40])
+    }
+
+    @Test("A log that keeps failing is retried with a growing wait, not every pass interval, and keeps the records")
     func failuresBackOff() async throws {
-        let store = CountingStore(failing: true)
-        let recorder = PredictionRecorder(store: store, logger: Logger(label: "test"))
-        record(recorder, count: 5)
+        let log = MemoryLog(failAlways: true)
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
+        record(recorder, 0..<5)
         recorder.start()
         try await Task.sleep(for: .seconds(1))
         recorder.flush(deadline: .now)
-        let attempts = store.calls.withLock { $0.count }
+        let attempts = log.state.withLock { $0.appends.count }
         // 5, 10, 20, 40, 80 ms, then every 100 ms: about 13 in a second; every 5 ms would be about 200.
         #expect(attempts >= 3 && attempts <= 30, "\(attempts) attempts in 1 s")
-        #expect(recorder.counts.pending == 5 && recorder.counts.dropped == 0)
+        #expect(recorder.counts.pending == 5 && recorder.counts.dropped == 0 && recorder.counts.written == 0)
+    }
+
+    @Test("Flush at shutdown, with no writer thread, sends and commits everything buffered")
+    func flushCommitsEverything() {
+        let log = MemoryLog()
+        var configuration = PredictionRecorder.Configuration()
+        configuration.commitIntervalMilliseconds = 60_000
+        configuration.batchSize = 64
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), configuration: configuration, logger: Logger(label: "test"))
+        record(recorder, 0..<200)
+        recorder.flush(deadline: .now + .seconds(2))
+        let state = log.state.withLock { $0 }
+        #expect(state.appends == [64, 64, 64, 8] && state.commits == 1)
+        #expect(state.committed == Array(0..<200))
+        #expect(recorder.counts.written == 200 && recorder.counts.pending == 0)
     }
 }

@@ -13,8 +13,6 @@ public protocol ModelStore: Sendable {
     func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int)
     /// How many series have at least one model.
     func seriesCount() throws -> Int
-    /// Appends predictions to the log, in one statement.
-    func record(_ predictions: ArraySlice<PredictionRecord>) throws
     /// Adds request statistics to the current minute's and, for predictions, to each series' counts.
     func record(_ statistics: RequestStatistics) throws
     /// One round trip, for health checks.

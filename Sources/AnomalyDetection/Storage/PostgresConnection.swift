@@ -20,7 +20,9 @@ public final class PostgresConnection: @unchecked Sendable {
     /// - Throws: `PostgresError` of kind `.unavailable` when no connection can be made.
     ///   - replyTimeoutMilliseconds: how long to wait for the server's answer before giving up on the connection.
     ///   - sessionSettings: extra `SET` statements for this session (e.g. `synchronous_commit = off`).
-    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 4_000, replyTimeoutMilliseconds: Int = 5_000, sessionSettings: [String] = []) throws {
+    ///   - nonBlocking: libpq's nonblocking mode, in which sending never waits on a full socket (a COPY's data
+    ///     then waits here, up to the reply timeout, instead of in libpq with no limit).
+    public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 4_000, replyTimeoutMilliseconds: Int = 5_000, sessionSettings: [String] = [], nonBlocking: Bool = false) throws {
         // Earlier keywords are overridden by what the expanded connection string (dbname) sets.
         let keywords = ["connect_timeout", "application_name", "dbname"]
         let values = ["\(connectTimeoutSeconds)", "anomaly-detection", connectionString]
@@ -37,6 +39,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         self.connection = connection
         self.replyTimeoutMilliseconds = replyTimeoutMilliseconds
+        if nonBlocking && PQsetnonblocking(connection, 1) != 0 {
+            throw PostgresError(kind: .unavailable, message: "libpq refused nonblocking mode: \(Self.message(PQerrorMessage(connection)))")
+        }
         let settings = ["statement_timeout = \(max(0, statementTimeoutMilliseconds))", "client_min_messages = warning"] + sessionSettings
         _ = try execute(settings.map { "SET \($0)" }.joined(separator: "; "))
     }
@@ -85,6 +90,60 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// Starts `COPY ... FROM STDIN`: until `endCopy`, the connection takes only `putCopyData`.
+    /// - Throws: `PostgresError` when the server refuses the COPY or cannot be reached.
+    public func beginCopy(_ sql: String) throws {
+        guard !broken, PQsendQuery(connection, sql) == 1 else {
+            throw PostgresError(kind: isHealthy ? .statement : .unavailable, message: Self.message(PQerrorMessage(connection)))
+        }
+        let deadline = MonotonicClock.milliseconds + Int64(replyTimeoutMilliseconds)
+        try flush(until: deadline)
+        while PQisBusy(connection) == 1 {
+            try waitForSocket(events: Int16(POLLIN), until: deadline)
+            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+        }
+        guard let result = PQgetResult(connection) else { throw lost("Postgres ended the COPY before it began") }
+        if PQresultStatus(result) == PGRES_COPY_IN {
+            PQclear(result)
+            return
+        }
+        // An error: collect it and whatever follows, so that the connection is idle again.
+        var failure: any Error = PostgresError(kind: .statement, message: "COPY did not start")
+        do { _ = try consume(result) } catch { failure = error }
+        while let more = PQgetResult(connection) { PQclear(more) }
+        throw failure
+    }
+
+    /// Sends data of a COPY begun with `beginCopy`, waiting (up to the reply timeout) while the socket is full.
+    /// - Throws: `PostgresError` of kind `.unavailable`; the connection is then unusable.
+    public func putCopyData(_ bytes: [UInt8]) throws {
+        let deadline = MonotonicClock.milliseconds + Int64(replyTimeoutMilliseconds)
+        try queue(until: deadline) {
+            bytes.withUnsafeBytes { PQputCopyData(connection, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count)) }
+        }
+        try flush(until: deadline)
+    }
+
+    /// Ends a COPY and waits for its outcome (for a COPY outside a transaction block, its commit).
+    /// - Throws: `PostgresError`: the server rejected the data, or the connection failed (and the COPY with it).
+    @discardableResult
+    public func endCopy() throws -> PostgresResult {
+        try queue(until: MonotonicClock.milliseconds + Int64(replyTimeoutMilliseconds)) { PQputCopyEnd(connection, nil) }
+        return try exchange { 1 }
+    }
+
+    /// Calls a libpq "put" until it queues (1), waiting for room on the socket while it cannot (0).
+    private func queue(until deadline: Int64, _ put: () -> Int32) throws {
+        guard !broken else { throw PostgresError(kind: .unavailable, message: "the connection to Postgres is broken") }
+        while true {
+            let queued = put()
+            if queued == 1 { return }
+            if queued < 0 { throw lost("sending COPY data to Postgres failed: \(Self.message(PQerrorMessage(connection)))") }
+            try waitForSocket(events: Int16(POLLOUT), until: deadline)
+            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+        }
+    }
+
     private func withParameters(
         _ parameters: [PostgresValue],
         _ send: (Int32, UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<Int32>?, UnsafePointer<Int32>?) -> Int32
@@ -130,13 +189,7 @@ public final class PostgresConnection: @unchecked Sendable {
             throw PostgresError(kind: isHealthy ? .statement : .unavailable, message: Self.message(PQerrorMessage(connection)))
         }
         let deadline = MonotonicClock.milliseconds + Int64(replyTimeoutMilliseconds)
-        while true {
-            let flushed = PQflush(connection)
-            if flushed == 0 { break }
-            if flushed < 0 { throw lost("sending to Postgres failed") }
-            try waitForSocket(events: Int16(POLLIN | POLLOUT), until: deadline)
-            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
-        }
+        try flush(until: deadline)
         var last: PostgresResult?
         var firstError: (any Error)?
         while true {
@@ -153,6 +206,16 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         if let firstError { throw firstError }
         return last ?? PostgresResult(columns: [], rows: [], affectedRows: 0)
+    }
+
+    private func flush(until deadline: Int64) throws {
+        while true {
+            let flushed = PQflush(connection)
+            if flushed == 0 { return }
+            if flushed < 0 { throw lost("sending to Postgres failed") }
+            try waitForSocket(events: Int16(POLLIN | POLLOUT), until: deadline)
+            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+        }
     }
 
     private func waitForSocket(events: Int16, until deadline: Int64) throws {

@@ -110,21 +110,6 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
         return try result.namedRows.first?.int("count") ?? 0
     }
 
-    public func record(_ predictions: ArraySlice<PredictionRecord>) throws {
-        guard !predictions.isEmpty else { return }
-        // Rows per (series, version) of at most 250 records each, in arrival order within each.
-        let columns = PredictionColumns(predictions)
-        _ = try use {
-            try $0.execute(Statements.recordPredictions, [
-                .textArray(columns.seriesIDs),
-                .int4Array(columns.versions),
-                .int4Array(columns.counts),
-                .int4Array(columns.anomalyCounts),
-                .byteaArray(columns.records),
-            ])
-        }
-    }
-
     public func record(_ statistics: RequestStatistics) throws {
         guard !statistics.isEmpty else { return }
         let series = statistics.series.sorted { $0.key < $1.key }
@@ -223,12 +208,6 @@ enum Statements {
         """)
 
     static let countSeries = PostgresStatement(name: "count_series", sql: "SELECT count(*) FROM series")
-
-    /// Batches of several series in one statement, one array element per row (`PredictionColumns`).
-    static let recordPredictions = PostgresStatement(name: "record_predictions", sql: """
-        INSERT INTO prediction_batches (series_id, version, count, anomaly_count, records)
-        SELECT * FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[], $5::bytea[])
-        """)
 
     /// Adds to the series' counts and to the current minute's row of the kind (latency bucket by bucket).
     /// Series are sorted by the caller, so that concurrent writers lock rows in one order.

@@ -8,9 +8,7 @@ public enum PostgresValue: Sendable {
     case bool(Bool)
     case int8Array([Int64])
     case float8Array([Double])
-    case int4Array([Int32])
     case textArray([String])
-    case byteaArray([[UInt8]])
 
     /// The bytes libpq sends, and whether they are binary.
     var encoded: (bytes: [UInt8]?, binary: Bool) {
@@ -24,20 +22,11 @@ public enum PostgresValue: Sendable {
             return (Self.binaryArray(elementType: 20, count: values.count, elementSize: 8) { $0.storeBytes(of: UInt64(bitPattern: values[$1]).bigEndian, as: UInt64.self) }, true)
         case .float8Array(let values):
             return (Self.binaryArray(elementType: 701, count: values.count, elementSize: 8) { $0.storeBytes(of: values[$1].bitPattern.bigEndian, as: UInt64.self) }, true)
-        case .int4Array(let values):
-            return (Self.binaryArray(elementType: 23, count: values.count, elementSize: 4) { $0.storeBytes(of: UInt32(bitPattern: values[$1]).bigEndian, as: UInt32.self) }, true)
         case .textArray(let values):
             var buffer = Self.arrayHeader(elementType: 25, count: values.count, capacity: values.reduce(20) { $0 + 4 + $1.utf8.count })
             for value in values {
                 buffer.appendBigEndian(UInt32(value.utf8.count))
                 buffer.append(contentsOf: value.utf8)
-            }
-            return (buffer, true)
-        case .byteaArray(let values):
-            var buffer = Self.arrayHeader(elementType: 17, count: values.count, capacity: values.reduce(20) { $0 + 4 + $1.count })
-            for value in values {
-                buffer.appendBigEndian(UInt32(value.count))
-                buffer.append(contentsOf: value)
             }
             return (buffer, true)
         }

@@ -1,4 +1,4 @@
-/// A batch of prediction records as the columns of the prediction-log INSERT: one row per (series, version)
+/// A batch of prediction records as the rows of the prediction log (`copyTuples`): one row per (series, version)
 /// in order of first appearance, cut into rows of at most `rowLimit` records (so that a row fits in a heap
 /// page), each row's records in arrival order in `PredictionLogFormat`. Pure, so the
 /// writer thread's share of the CPU (which it takes from the event loops) stays small: records are read in

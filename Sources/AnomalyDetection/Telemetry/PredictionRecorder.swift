@@ -4,19 +4,24 @@ import Synchronization
 
 /// Writes the prediction log to Postgres off the request path: requests append to a bounded buffer, a
 /// thread of its own takes the whole buffer at once (so that the lock the request path shares is held for
-/// an append or a swap, never for a copy) and writes it in batches. When Postgres is down or slow and the
-/// buffer is full, new records are dropped and counted; `flush` on shutdown writes what is left.
+/// an append or a swap, never for a copy) and sends it into the log's open write, which it commits once the
+/// write is `commitIntervalMilliseconds` old or traffic pauses. Records count as written when committed; a
+/// failed write's records are sent again. When Postgres is down or slow and the buffer is full, new records
+/// are dropped and counted; `flush` on shutdown writes and commits what is left.
 public final class PredictionRecorder: Sendable {
     /// Buffering and batching.
     public struct Configuration: Sendable {
         /// The most records held in memory.
         public var capacity: Int = 200_000
-        /// The most records per INSERT. A pass of the writer usually fits in one: Postgres's cost per statement
-        /// (executor start-up, commit, two context switches each side) is most of what it spends on a few
-        /// hundred records, and on a shared machine it takes that CPU from the event loops in one piece.
+        /// The most records per `append`. A pass of the writer usually fits in one.
         /// Each row holds at most 250 records of one series (`PredictionColumns`), so that it fits in a heap
         /// page (migration 2) rather than going to TOAST.
         public var batchSize: Int = 4096
+        /// How long a write stays open before it is committed while records keep coming. Postgres's cost per
+        /// commit (and per statement before it) was most of what it spent on a pass's few hundred records,
+        /// and on a shared machine it takes that CPU from the event loops in one piece; a longer write only
+        /// delays when the dashboard sees a prediction.
+        public var commitIntervalMilliseconds: Int = 200
         /// How often the writer looks at the buffer: often, so that each pass is short. On a CPU the event loop
         /// saturates, a pass (this thread's work and, when Postgres shares the machine, its backend's) holds
         /// the loop up for as long as it lasts. Measured with `perf sched` at 47-54k predicts/s, 4 s: every
@@ -35,9 +40,13 @@ public final class PredictionRecorder: Sendable {
         var dropped: Int = 0
         var written: Int = 0
         var writing = false
+        /// Sent into the open write and not yet committed (the writer's, kept here between passes).
+        var uncommitted: [PredictionRecord] = []
+        /// When the open write took its first records.
+        var openedAt: ContinuousClock.Instant?
     }
 
-    private let store: any ModelStore
+    private let log: any PredictionLogWriter
     private let configuration: Configuration
     private let logger: Logger
     private let buffer = Mutex(Buffer())
@@ -46,14 +55,17 @@ public final class PredictionRecorder: Sendable {
     private static let largestReservation = 16_384
     /// How many records the writer took last time: the capacity of the next buffer.
     private let lastTaken = Atomic<Int>(0)
-    /// The written predictions added up for the dashboard (per series, per minute).
+    /// The committed predictions added up for the dashboard (per series, per minute).
     private let statistics: StatisticsWriter
 
-    public init(store: any ModelStore, configuration: Configuration = Configuration(), logger: Logger) {
-        self.store = store
+    /// - Parameters:
+    ///   - log: where the records go.
+    ///   - statisticsStore: where their per-series and per-minute counts go.
+    public init(log: any PredictionLogWriter, statisticsStore: any ModelStore, configuration: Configuration = Configuration(), logger: Logger) {
+        self.log = log
         self.configuration = configuration
         self.logger = logger
-        statistics = StatisticsWriter(kind: "predict", store: store, logger: logger)
+        statistics = StatisticsWriter(kind: "predict", store: statisticsStore, logger: logger)
     }
 
     /// Starts the writer threads.
@@ -85,9 +97,9 @@ public final class PredictionRecorder: Sendable {
         for item in records { record(item) }
     }
 
-    /// Records dropped because the buffer was full, written, and still waiting.
+    /// Records dropped because the buffer was full, written (committed), and still waiting (sent or not).
     public var counts: (dropped: Int, written: Int, pending: Int) {
-        buffer.withLock { ($0.dropped, $0.written, $0.pending.count) }
+        buffer.withLock { ($0.dropped, $0.written, $0.pending.count + $0.uncommitted.count) }
     }
 
     /// Stops the thread and writes everything left, giving up at `deadline`.
@@ -101,8 +113,9 @@ public final class PredictionRecorder: Sendable {
         }
     }
 
-    /// Writes batches until the buffer is empty, a write fails, or `deadline` passes.
-    /// - Returns: whether there was anything to write.
+    /// Sends what is buffered into the open write and commits it when due; at shutdown (`deadline` set) goes on
+    /// until everything is committed, a write fails past the deadline, or `deadline` passes.
+    /// - Returns: whether there was anything new to write.
     @discardableResult
     private func writePending(until deadline: ContinuousClock.Instant?) -> Bool {
         var found = false
@@ -112,55 +125,78 @@ public final class PredictionRecorder: Sendable {
             // megabyte), so that appending rarely reallocates (and copies) on an event loop holding the lock.
             var fresh: [PredictionRecord] = []
             fresh.reserveCapacity(min(Self.largestReservation, configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
-            let taken: [PredictionRecord]? = buffer.withLock { buffer in
+            let pass: (taken: [PredictionRecord], uncommitted: [PredictionRecord], openedAt: ContinuousClock.Instant?)? = buffer.withLock { buffer in
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
                 swap(&fresh, &buffer.pending)
-                return fresh
+                defer { buffer.uncommitted = []; buffer.openedAt = nil }
+                return (fresh, buffer.uncommitted, buffer.openedAt)
             }
-            if let taken {
-                lastTaken.store(taken.count, ordering: .relaxed)
-                found = found || !taken.isEmpty
-            }
-            guard let taken else {
-                // The writer thread is finishing; at shutdown wait for it rather than return early.
+            guard let (taken, previouslySent, previouslyOpened) = pass else {
+                // The writer thread is finishing a pass; at shutdown wait for it rather than return early.
                 guard deadline != nil else { return found }
                 Thread.sleep(forTimeInterval: 0.01)
                 continue
             }
-            var written = 0
+            lastTaken.store(taken.count, ordering: .relaxed)
+            found = found || !taken.isEmpty
+            var uncommitted = previouslySent
+            var openedAt = previouslyOpened
             var failure: (any Error)?
-            while written < taken.count {
-                let batch = taken[written..<min(taken.count, written + configuration.batchSize)]
+            var sent = 0
+            while sent < taken.count {
+                let batch = taken[sent..<min(taken.count, sent + configuration.batchSize)]
                 do {
-                    try store.record(batch)
-                    statistics.add(batch)
-                    written += batch.count
+                    try log.append(batch)
+                    openedAt = openedAt ?? .now
+                    sent += batch.count
                 } catch {
                     failure = error
                     break
                 }
             }
-            let left = taken[written...]
+            uncommitted.append(contentsOf: taken[..<sent])
+            var committed: [PredictionRecord] = []
+            if failure == nil, let opened = openedAt, !uncommitted.isEmpty,
+               deadline != nil || taken.isEmpty || ContinuousClock.now - opened >= .milliseconds(configuration.commitIntervalMilliseconds) {
+                do {
+                    try log.commit()
+                    swap(&committed, &uncommitted)
+                    openedAt = nil
+                } catch {
+                    failure = error
+                }
+            }
+            // After a failure the open write is gone: everything it held goes back in front of the buffer.
+            var retry: [PredictionRecord] = []
+            if failure != nil {
+                log.abandon()
+                retry = uncommitted + taken[sent...]
+                uncommitted = []
+                openedAt = nil
+            }
+            if !committed.isEmpty { statistics.add(committed) }
             buffer.withLock { buffer in
-                buffer.written += written
+                buffer.written += committed.count
                 buffer.writing = false
-                if !left.isEmpty {
+                buffer.uncommitted = uncommitted
+                buffer.openedAt = openedAt
+                if !retry.isEmpty {
                     // Older records go back in front; what no longer fits is dropped and counted.
                     let room = max(0, configuration.capacity - buffer.pending.count)
-                    let kept = left.prefix(room)
-                    buffer.dropped += left.count - kept.count
+                    let kept = retry.prefix(room)
+                    buffer.dropped += retry.count - kept.count
                     buffer.pending.insert(contentsOf: kept, at: 0)
                 }
             }
             if let failure {
-                logger.warning("prediction log write failed; will retry", metadata: ["error": "\(failure)", "pending": "\(left.count)"])
+                logger.warning("prediction log write failed; will retry", metadata: ["error": "\(failure)", "pending": "\(retry.count)"])
                 // A failed write counts as an idle pass: retries back off to the idle interval.
                 guard let deadline, ContinuousClock.now < deadline else { return false }
                 Thread.sleep(forTimeInterval: 0.1)
                 continue
             }
-            if taken.isEmpty || deadline == nil { return found }
+            if deadline == nil || (taken.isEmpty && uncommitted.isEmpty) { return found }
         }
     }
 }

@@ -54,7 +54,11 @@ public final class AnomalyBackend: Sendable {
         var logConfiguration = storeConfiguration
         logConfiguration.poolSize = 1
         logConfiguration.sessionSettings = ["synchronous_commit = off"]
-        recorder = PredictionRecorder(store: PostgresModelStore(configuration: logConfiguration, logger: logger), logger: logger)
+        recorder = PredictionRecorder(
+            log: PostgresPredictionLog(configuration: logConfiguration),
+            statisticsStore: PostgresModelStore(configuration: logConfiguration, logger: logger),
+            logger: logger
+        )
         if configuration.predictionRetentionHours > 0 && prunesPredictionLog {
             var retentionConfiguration = PredictionLogRetention.Configuration(hours: configuration.predictionRetentionHours)
             retentionConfiguration.interval = configuration.predictionPruneInterval

@@ -1,0 +1,70 @@
+import Synchronization
+
+/// The prediction log written through `COPY prediction_batches FROM STDIN (FORMAT binary)` on a connection of
+/// its own: each `append` sends its rows down the open COPY, which Postgres inserts as they arrive with no
+/// statement, executor start-up or commit of their own; `commit` ends the COPY. Measured at about 50k
+/// predicts/s with the writer's 5-ms passes, CPU of the log's Postgres backend per predict: 0.65-0.84 µs
+/// with one INSERT per pass, 0.23-0.31 µs with a COPY committed every 200 ms.
+public final class PostgresPredictionLog: PredictionLogWriter {
+    private struct State {
+        var connection: PostgresConnection?
+        var copying = false
+    }
+
+    static let copySQL = "COPY prediction_batches (\(PredictionColumns.copyColumns)) FROM STDIN (FORMAT binary)"
+    private let state = Mutex(State())
+    private let makeConnection: @Sendable () throws -> PostgresConnection
+
+    /// - Parameter configuration: where Postgres is and how long to wait for it; its session settings apply
+    ///   (the log's connection commits asynchronously). There is no statement timeout: a COPY stays open
+    ///   between passes by design.
+    public init(configuration: PostgresModelStore.Configuration) {
+        makeConnection = {
+            try PostgresConnection(
+                connectionString: configuration.connectionString,
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                statementTimeoutMilliseconds: 0,
+                replyTimeoutMilliseconds: configuration.replyTimeoutMilliseconds,
+                sessionSettings: configuration.sessionSettings,
+                nonBlocking: true
+            )
+        }
+    }
+
+    public func append(_ predictions: ArraySlice<PredictionRecord>) throws {
+        guard !predictions.isEmpty else { return }
+        // Rows per (series, version) of at most 250 records each, in arrival order within each.
+        let tuples = PredictionColumns(predictions).copyTuples()
+        try state.withLock { state in
+            if state.connection?.isHealthy != true {
+                state.connection = try makeConnection()
+                state.copying = false
+            }
+            guard let connection = state.connection else { return }
+            if !state.copying {
+                try connection.beginCopy(Self.copySQL)
+                state.copying = true
+                try connection.putCopyData(PredictionColumns.copyHeader + tuples)
+            } else {
+                try connection.putCopyData(tuples)
+            }
+        }
+    }
+
+    public func commit() throws {
+        try state.withLock { state in
+            guard state.copying, let connection = state.connection else { return }
+            state.copying = false
+            try connection.putCopyData(PredictionColumns.copyTrailer)
+            try connection.endCopy()
+        }
+    }
+
+    public func abandon() {
+        // Dropping the connection ends the COPY; the server rolls it back.
+        state.withLock { state in
+            state.connection = nil
+            state.copying = false
+        }
+    }
+}
