@@ -54,7 +54,13 @@ def test_migration_6_converts_an_existing_array_log_exactly(make_services, pg):
     # Order within a batch is the arrays' order: compare as lists, ts order is only for the long batch.
     assert sorted(after) == sorted(before)
     assert old("SELECT id, series_id, version, count, anomaly_count, recorded_at FROM prediction_batches ORDER BY id") == batches
-    assert old("SELECT string_agg(ts::text, ',') FROM predictions WHERE series_id = 'old-a'") == "1700000000,1700000001,-3"
+    # The order within each batch is the arrays' order, read straight from the bytes (the view has no position).
+    order = "SELECT string_agg(prediction_log_int8(records, n * 29)::text, ',' ORDER BY n) FROM prediction_batches, " \
+            "generate_series(0, count - 1) AS n WHERE series_id = '{}'"
+    assert old(order.format("old-a")) == "1700000000,1700000001,-3"
+    assert old(order.format("old-long")) == ",".join(str(i) for i in range(1, 251))
+    # Converted rows were written with the log's storage settings: 250 predictions stay uncompressed.
+    assert old("SELECT pg_column_size(records) >= length(records) FROM prediction_batches WHERE series_id = 'old-long'") == "t"
 
     # The upgraded log takes new predictions after the old ones.
     inference = services.start("inference", env={"DATABASE_URL": url})

@@ -110,7 +110,14 @@ public final class PostgresConnection: @unchecked Sendable {
         // An error: collect it and whatever follows, so that the connection is idle again.
         var failure: any Error = PostgresError(kind: .statement, message: "COPY did not start")
         do { _ = try consume(result) } catch { failure = error }
-        while let more = PQgetResult(connection) { PQclear(more) }
+        while true {
+            while PQisBusy(connection) == 1 {
+                try waitForSocket(events: Int16(POLLIN), until: deadline)
+                if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+            }
+            guard let more = PQgetResult(connection) else { break }
+            PQclear(more)
+        }
         throw failure
     }
 

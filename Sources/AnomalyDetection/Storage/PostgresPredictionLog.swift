@@ -16,14 +16,15 @@ public final class PostgresPredictionLog: PredictionLogWriter {
     private let makeConnection: @Sendable () throws -> PostgresConnection
 
     /// - Parameter configuration: where Postgres is and how long to wait for it; its session settings apply
-    ///   (the log's connection commits asynchronously). There is no statement timeout: a COPY stays open
-    ///   between passes by design.
+    ///   (the log's connection commits asynchronously). A COPY is open for about a commit interval, so the
+    ///   statement timeout only ends one that waits on a lock (the server would go on waiting after this
+    ///   process gave up and reconnected, one backend per attempt).
     public init(configuration: PostgresModelStore.Configuration) {
         makeConnection = {
             try PostgresConnection(
                 connectionString: configuration.connectionString,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                statementTimeoutMilliseconds: 0,
+                statementTimeoutMilliseconds: configuration.statementTimeoutMilliseconds,
                 replyTimeoutMilliseconds: configuration.replyTimeoutMilliseconds,
                 sessionSettings: configuration.sessionSettings,
                 nonBlocking: true
@@ -37,8 +38,11 @@ public final class PostgresPredictionLog: PredictionLogWriter {
         let tuples = PredictionColumns(predictions).copyTuples()
         try state.withLock { state in
             if state.connection?.isHealthy != true {
+                // A write that was open on the lost connection is gone with it: say so rather than start a new one.
+                guard !state.copying else {
+                    throw PostgresError(kind: .unavailable, message: "the prediction log's open write was lost with its connection")
+                }
                 state.connection = try makeConnection()
-                state.copying = false
             }
             guard let connection = state.connection else { return }
             if !state.copying {

@@ -144,7 +144,10 @@ public enum SchemaMigrations {
                 -- count * 29 bytes. Not a CHECK: Postgres parses a table's CHECK expressions again for every
                 -- INSERT statement, 5-10 µs of the 55 µs a one-row statement costs it.
                 records       bytea NOT NULL
-            );
+            ) WITH (toast_tuple_target = 8160);
+            -- As migrations 2 and 5 set them for the arrays, before any row is written: a row of 250 predictions
+            -- (7.3 kB) stays in its heap page uncompressed, and ANALYZE skips the bytes.
+            ALTER TABLE prediction_batches ALTER COLUMN records SET STORAGE EXTERNAL, ALTER COLUMN records SET STATISTICS 0;
             ALTER SEQUENCE prediction_batches_id_seq OWNED BY prediction_batches.id;
             INSERT INTO prediction_batches (id, series_id, version, recorded_at, count, anomaly_count, records)
                 SELECT b.id, b.series_id, b.version, b.recorded_at, b.count, b.anomaly_count,
@@ -154,10 +157,7 @@ public enum SchemaMigrations {
                              AS p (ts, value, anomaly, z_score, latency_us, n))
                 FROM prediction_batches_arrays b;
             DROP TABLE prediction_batches_arrays;
-            -- As migrations 2, 4 and 5 set them for the arrays: a row of 250 predictions (7.3 kB) stays in its
-            -- heap page uncompressed, the time index summarizes as it grows, ANALYZE skips the bytes.
-            ALTER TABLE prediction_batches SET (toast_tuple_target = 8160);
-            ALTER TABLE prediction_batches ALTER COLUMN records SET STORAGE EXTERNAL, ALTER COLUMN records SET STATISTICS 0;
+            -- As migration 4 set it: the time index summarizes as it grows.
             CREATE INDEX prediction_batches_series_recent ON prediction_batches (series_id, id DESC);
             CREATE INDEX prediction_batches_recorded_at ON prediction_batches USING brin (recorded_at) WITH (autosummarize = on);
             -- Decoders for the view: Postgres's binary receive functions cannot be called from SQL, so the
@@ -206,8 +206,11 @@ public enum SchemaMigrations {
     @discardableResult
     public static func apply(on connection: PostgresConnection, migrations: [Migration] = all, willApply: (Migration) -> Void = { _ in }) throws -> [Int] {
         try connection.transaction { connection in
-            // Any constant works as long as every service uses the same one.
+            // Any constant works as long as every service uses the same one. Another process may hold it for a
+            // long migration: waiting is bounded, so that this one goes on starting (and retries) meanwhile.
+            try connection.execute("SET LOCAL lock_timeout = '2s'")
             try connection.execute("SELECT pg_advisory_xact_lock(7334221)")
+            try connection.execute("SET LOCAL lock_timeout = 0")
             try connection.execute("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version    integer PRIMARY KEY,

@@ -13,7 +13,9 @@ public final class DashboardStore: Sendable {
             capacity: poolSize,
             waitTimeout: 2,
             makeConnection: {
-                try PostgresConnection(connectionString: connectionString, connectTimeoutSeconds: 2, statementTimeoutMilliseconds: 5_000, replyTimeoutMilliseconds: 6_000)
+                // The log's records are read as bytea text, whatever the database's or role's default form.
+                try PostgresConnection(connectionString: connectionString, connectTimeoutSeconds: 2, statementTimeoutMilliseconds: 5_000,
+                                       replyTimeoutMilliseconds: 6_000, sessionSettings: ["bytea_output = hex"])
             },
             isHealthy: { $0.isHealthy },
             unavailable: { PostgresError(kind: .unavailable, message: "Postgres pool exhausted: \($0)") }
