@@ -107,18 +107,16 @@ def test_the_predictions_view_decodes_every_kind_of_float_exactly(svc, pg):
     """The view rebuilds IEEE 754 values from their bits in SQL (Postgres's receive functions are not callable
     there): each value written with Postgres's own send function must come back as itself, in every class."""
     literal = lambda cases: ",".join(f"'{case}'" for case in cases)
-    doubles = pg.psql(f"SELECT x::text, prediction_log_float8(prediction_log_int8(float8send(x), 0))::text "
-                      f"FROM unnest(ARRAY[{literal(FLOAT8_CASES)}]::float8[]) AS x").split("\n")
-    assert len(doubles) == len(FLOAT8_CASES)
-    for line in doubles:
-        sent, back = line.split("|")
-        assert sent == back, line
-    singles = pg.psql(f"SELECT x::text, prediction_log_float4(('x' || encode(float4send(x), 'hex'))::bit(32)::integer)::text "
-                      f"FROM unnest(ARRAY[{literal(FLOAT4_CASES)}]::real[]) AS x").split("\n")
-    assert len(singles) == len(FLOAT4_CASES)
-    for line in singles:
-        sent, back = line.split("|")
-        assert sent == back, line
+    decoders = (
+        (FLOAT8_CASES, "float8", "prediction_log_float8(prediction_log_int8(float8send(x), 0))"),
+        (FLOAT4_CASES, "real", "prediction_log_float4(('x' || encode(float4send(x), 'hex'))::bit(32)::integer)"),
+    )
+    for cases, sql_type, decoded in decoders:
+        lines = pg.psql(f"SELECT x::text, {decoded}::text FROM unnest(ARRAY[{literal(cases)}]::{sql_type}[]) AS x").split("\n")
+        assert len(lines) == len(cases)
+        for line in lines:
+            sent, back = line.split("|")
+            assert sent == back, line
     assert pg.psql("SELECT prediction_log_int8(int8send(-9223372036854775808) || int8send(42), 8)") == "42"
 
 
