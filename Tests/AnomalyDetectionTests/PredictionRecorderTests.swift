@@ -7,24 +7,40 @@ import Testing
 /// The prediction-log writer against a log that keeps what it is given (or refuses it) in memory.
 @Suite("Prediction-log writer", .serialized)
 struct PredictionRecorderTests {
-    /// A log with the writer's transaction semantics: appended records become durable only on commit, and
-    /// a failure or `abandon` loses the open write.
+    /// A log with the writer's transaction semantics: appended records become durable only on commit, a failed
+    /// append or `abandon` loses the open write, and a commit may fail before committing or after (its answer lost).
     final class MemoryLog: PredictionLogWriter {
         struct State {
             var open: [Int64] = []
+            var openWrite: UInt64?
+            var nextWrite: UInt64 = 1
             var committed: [Int64] = []
+            var committedWrites: Set<UInt64> = []
             var appends: [Int] = []
             var commits = 0
             var abandons = 0
-            /// Calls to fail, counted down: appends and commits alike.
+            var lookups = 0
+            /// Calls to fail, counted down: appends and commits alike (a commit fails before committing).
             var failNext = 0
             var failAlways = false
+            /// Commits that fail before committing, counted down.
+            var failCommits = 0
+            /// Commits that commit and then fail, as when the server's answer is lost, counted down.
+            var loseCommitAnswers = 0
+            /// Lookups that answer "still open on the server", counted down.
+            var unsettledLookups = 0
         }
 
         let state = Mutex(State())
 
-        init(failNext: Int = 0, failAlways: Bool = false) {
-            state.withLock { $0.failNext = failNext; $0.failAlways = failAlways }
+        init(failNext: Int = 0, failAlways: Bool = false, failCommits: Int = 0, loseCommitAnswers: Int = 0, unsettledLookups: Int = 0) {
+            state.withLock {
+                $0.failNext = failNext
+                $0.failCommits = failCommits
+                $0.failAlways = failAlways
+                $0.loseCommitAnswers = loseCommitAnswers
+                $0.unsettledLookups = unsettledLookups
+            }
         }
 
         private func fails(_ state: inout State) -> Bool {
@@ -34,11 +50,16 @@ struct PredictionRecorderTests {
             return true
         }
 
-        func append(_ predictions: ArraySlice<PredictionRecord>) throws {
+        func append(_ predictions: ArraySlice<PredictionRecord>) throws -> PredictionLogWriteID {
             try state.withLock { state in
                 state.appends.append(predictions.count)
                 if fails(&state) { throw PostgresError(kind: .unavailable, message: "refused by the test log") }
+                if state.openWrite == nil {
+                    state.openWrite = state.nextWrite
+                    state.nextWrite += 1
+                }
                 state.open += predictions.map(\.timestamp)
+                return PredictionLogWriteID(state.openWrite!)
             }
         }
 
@@ -46,8 +67,18 @@ struct PredictionRecorderTests {
             try state.withLock { state in
                 state.commits += 1
                 if fails(&state) { throw PostgresError(kind: .unavailable, message: "refused by the test log") }
+                if state.failCommits > 0 {
+                    state.failCommits -= 1
+                    throw PostgresError(kind: .unavailable, message: "the test log lost the connection before committing")
+                }
                 state.committed += state.open
                 state.open = []
+                if let write = state.openWrite { state.committedWrites.insert(write) }
+                state.openWrite = nil
+                if state.loseCommitAnswers > 0 {
+                    state.loseCommitAnswers -= 1
+                    throw PostgresError(kind: .unavailable, message: "the test log lost the commit's answer")
+                }
             }
         }
 
@@ -55,6 +86,19 @@ struct PredictionRecorderTests {
             state.withLock { state in
                 state.abandons += 1
                 state.open = []
+                state.openWrite = nil
+            }
+        }
+
+        func isCommitted(_ write: PredictionLogWriteID) throws -> Bool? {
+            try state.withLock { state in
+                state.lookups += 1
+                if state.failAlways { throw PostgresError(kind: .unavailable, message: "refused by the test log") }
+                if state.unsettledLookups > 0 {
+                    state.unsettledLookups -= 1
+                    return nil
+                }
+                return state.committedWrites.contains(write.rawValue)
             }
         }
     }
@@ -122,23 +166,9 @@ struct PredictionRecorderTests {
         #expect(recorder.counts.written == next)
     }
 
-    /// A log whose first commit fails (as when the connection drops just then).
-    final class CommitFailsOnce: PredictionLogWriter {
-        let inner = MemoryLog()
-        let failed = Mutex(false)
-        func append(_ predictions: ArraySlice<PredictionRecord>) throws { try inner.append(predictions) }
-        func commit() throws {
-            if !failed.withLock({ failed in defer { failed = true }; return failed }) {
-                throw PostgresError(kind: .unavailable, message: "lost the connection")
-            }
-            try inner.commit()
-        }
-        func abandon() { inner.abandon() }
-    }
-
-    @Test("A failed commit loses the open write; its records are sent again, in order, once each")
+    @Test("A commit that fails before committing: once the log says so, its records are sent again, in order, once each")
     func failedCommitResendsTheOpenWrite() async throws {
-        let log = CommitFailsOnce()
+        let log = MemoryLog(failCommits: 1)
         let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
         record(recorder, 0..<100)
         recorder.start()
@@ -146,10 +176,46 @@ struct PredictionRecorderTests {
         record(recorder, 100..<150)
         try await waitUntil { recorder.counts.written == 150 }
         recorder.flush(deadline: .now + .seconds(2))
-        let state = log.inner.state.withLock { $0 }
+        let state = log.state.withLock { $0 }
         #expect(state.committed == Array(0..<150))
-        #expect(state.abandons == 1 && state.appends.first == 100 && state.appends.count >= 2)
+        #expect(state.abandons == 1 && state.lookups == 1 && state.appends.prefix(2) == [100, 100], "\(state)")
         #expect(recorder.counts.written == 150 && recorder.counts.dropped == 0)
+    }
+
+    @Test("A commit whose answer was lost is not sent again: the log says it was committed")
+    func lostCommitAnswerIsNotSentTwice() async throws {
+        let log = MemoryLog(loseCommitAnswers: 1)
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
+        record(recorder, 0..<100)
+        recorder.start()
+        try await waitUntil { log.state.withLock { $0.lookups } == 1 }
+        record(recorder, 100..<150)
+        try await waitUntil { recorder.counts.written == 150 }
+        recorder.flush(deadline: .now + .seconds(2))
+        let state = log.state.withLock { $0 }
+        #expect(state.committed == Array(0..<150), "each record once")
+        #expect(state.appends == [100, 50] && state.lookups == 1, "\(state)")
+        #expect(recorder.counts.written == 150 && recorder.counts.pending == 0 && recorder.counts.dropped == 0)
+    }
+
+    @Test("While a write in doubt is still open on the server, nothing newer is sent, and the log is asked again")
+    func writeStillOpenIsAskedAgain() async throws {
+        let log = MemoryLog(loseCommitAnswers: 1, unsettledLookups: .max)
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
+        record(recorder, 0..<100)
+        recorder.start()
+        try await waitUntil { log.state.withLock { $0.lookups } >= 2 }
+        record(recorder, 100..<120)
+        try await Task.sleep(for: .milliseconds(50))
+        // Unsettled: the newer records wait, counted as pending with those in doubt.
+        #expect(log.state.withLock { $0.appends } == [100])
+        #expect(recorder.counts.written == 0 && recorder.counts.pending == 120)
+        log.state.withLock { $0.unsettledLookups = 0 }
+        try await waitUntil { recorder.counts.written == 120 }
+        recorder.flush(deadline: .now + .seconds(2))
+        let state = log.state.withLock { $0 }
+        #expect(state.committed == Array(0..<120), "each record once, in order")
+        #expect(state.appends == [100, 20] && state.abandons == 1, "\(state)")
     }
 
     @Test("A failed append is sent again after a pause, in order, once")

@@ -107,16 +107,20 @@ def test_redis_down_predicts_and_fits_still_work_then_recover(svc, redis):
         assert body["model_version"] == f"v{k}" and body["z_score"] == 0.0, body
 
 
-def assert_logged(pg, sid, ts):
-    """The prediction of `sid` at timestamp `ts` reaches the log. It was made while Postgres was away, so no
-    write of it can have been committed before: it must be sent again once Postgres is back. (At least once:
-    a commit sent just before a hang may still be applied when Postgres resumes, and the log's asynchronous
-    commits may lose an instant of records committed just before a crash.)"""
-    def logged():
-        n = int(pg.psql(f"SELECT count(*) FROM predictions WHERE series_id = '{sid}' AND ts = {ts}"))
-        return n >= 1, n
+def logged_count(pg, sid, ts):
+    return int(pg.psql(f"SELECT count(*) FROM predictions WHERE series_id = '{sid}' AND ts = {ts}"))
 
-    poll(logged, timeout=15, interval=0.25, message=f"the prediction of {sid} at {ts} in the log")
+
+def assert_logged_once(svc, pg, sid, ts):
+    """The prediction of `sid` at timestamp `ts` reaches the log exactly once. It was made while Postgres was
+    away, so no write of it was committed before: it is sent again once Postgres is back, unless the commit that
+    got no answer was applied after all, which the writer asks Postgres (`pg_xact_status`) before sending again.
+    (The log commits asynchronously, so a crash may lose an instant of records committed just before it; not
+    these.)"""
+    poll(lambda: (logged_count(pg, sid, ts) >= 1, None), timeout=15, interval=0.25, message=f"the prediction of {sid} at {ts} in the log")
+    poll(lambda: (get(svc.inference.port, "/healthcheck").json["prediction_log"]["pending"] == 0, None), timeout=15, interval=0.25,
+         message="the prediction log caught up")
+    assert logged_count(pg, sid, ts) == 1
 
 
 def test_postgres_down_cached_predicts_work_fits_503_then_recover(svc, pg):
@@ -164,7 +168,7 @@ def test_postgres_down_cached_predicts_work_fits_503_then_recover(svc, pg):
         wait_status(service.port, {"ok"}, 10, service.name)
     # The log's open write died with Postgres; what it held, and the prediction made while it was down, is
     # sent again.
-    assert_logged(pg, sid, 1_234_567)
+    assert_logged_once(svc, pg, sid, 1_234_567)
 
 
 def test_both_down_a_cached_model_still_answers_from_memory(svc, pg, redis):
@@ -258,7 +262,38 @@ def test_postgres_hung_fit_answers_503_in_time_then_recovers(svc, pg):
     body = predict(svc.inference.port, sid, 40.0)
     assert body["model_version"] == recovered.json["version"] and body["z_score"] == 0.0, body
     # The log's write hung with Postgres and timed out; what was predicted meanwhile is sent again.
-    assert_logged(pg, sid, 1)
+    assert_logged_once(svc, pg, sid, 1)
+
+
+def test_a_log_commit_answered_too_late_is_written_once(svc, pg):
+    """A commit that outlasts the log's 3-s reply timeout, then is applied: the writer gives up on the answer,
+    asks Postgres what became of the transaction until it is settled, and does not send its records again.
+    A deferred trigger holds the commit for 4.5 s, for one series only."""
+    sid = new_series_id("late-commit")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    written = get(svc.inference.port, "/healthcheck").json["prediction_log"]["written"]
+    doubts = svc.inference.logs(100_000).count("in_doubt=1")
+    pg.psql(f"""
+        CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.series_id = '{sid}' THEN PERFORM pg_sleep(4.5); END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON prediction_batches
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit();""")
+    try:
+        assert predict(svc.inference.port, sid, 13.0, timestamp=4_242)["z_score"] == 1.0
+        def in_doubt():
+            log = get(svc.inference.port, "/healthcheck").json["prediction_log"]
+            return log["pending"] >= 1 and svc.inference.logs(100_000).count("in_doubt=1") > doubts, log
+        poll(in_doubt, timeout=10, interval=0.1, message="the writer holding the commit in doubt")
+        assert_logged_once(svc, pg, sid, 4_242)
+        # Counted as written once, by the lookup, and nothing left over.
+        assert get(svc.inference.port, "/healthcheck").json["prediction_log"]["written"] >= written + 1
+        time.sleep(1)
+        assert logged_count(pg, sid, 4_242) == 1
+    finally:
+        pg.psql("DROP TRIGGER IF EXISTS test_slow_commit ON prediction_batches; DROP FUNCTION IF EXISTS test_slow_commit();")
 
 
 def test_both_restored_for_whatever_runs_next(svc, pg, redis):

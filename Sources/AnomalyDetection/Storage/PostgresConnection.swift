@@ -90,35 +90,36 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// Starts `COPY ... FROM STDIN`: until `endCopy`, the connection takes only `putCopyData`.
-    /// - Throws: `PostgresError` when the server refuses the COPY or cannot be reached.
-    public func beginCopy(_ sql: String) throws {
+    /// Starts `COPY ... FROM STDIN`: until `endCopy`, the connection takes only `putCopyData`. `sql` may put
+    /// statements before the COPY (one simple query runs as one transaction, committed when the COPY ends).
+    /// - Returns: the results of the statements before the COPY, in order.
+    /// - Throws: `PostgresError` when the server refuses a statement or cannot be reached.
+    @discardableResult
+    public func beginCopy(_ sql: String) throws -> [PostgresResult] {
         guard !broken, PQsendQuery(connection, sql) == 1 else {
             throw PostgresError(kind: isHealthy ? .statement : .unavailable, message: Self.message(PQerrorMessage(connection)))
         }
         let deadline = MonotonicClock.milliseconds + Int64(replyTimeoutMilliseconds)
         try flush(until: deadline)
-        while PQisBusy(connection) == 1 {
-            try waitForSocket(events: Int16(POLLIN), until: deadline)
-            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
-        }
-        guard let result = PQgetResult(connection) else { throw lost("Postgres ended the COPY before it began") }
-        if PQresultStatus(result) == PGRES_COPY_IN {
-            PQclear(result)
-            return
-        }
-        // An error: collect it and whatever follows, so that the connection is idle again.
-        var failure: any Error = PostgresError(kind: .statement, message: "COPY did not start")
-        do { _ = try consume(result) } catch { failure = error }
+        var earlier: [PostgresResult] = []
+        var failure: (any Error)?
         while true {
             while PQisBusy(connection) == 1 {
                 try waitForSocket(events: Int16(POLLIN), until: deadline)
                 if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
             }
-            guard let more = PQgetResult(connection) else { break }
-            PQclear(more)
+            guard let result = PQgetResult(connection) else { break }
+            if PQresultStatus(result) == PGRES_COPY_IN {
+                PQclear(result)
+                guard let failure else { return earlier }
+                // Not reached (an error ends the query string), but a COPY must not be left open on a pooled connection.
+                broken = true
+                throw failure
+            }
+            // A statement's result, or an error: collect it and whatever follows, so that the connection is idle again.
+            do { earlier.append(try consume(result)) } catch { failure = failure ?? error }
         }
-        throw failure
+        throw failure ?? lost("Postgres ended the query before its COPY began")
     }
 
     /// Sends data of a COPY begun with `beginCopy`, waiting (up to the reply timeout) while the socket is full.

@@ -5,9 +5,10 @@ import Synchronization
 /// Writes the prediction log to Postgres off the request path: requests append to a bounded buffer, a
 /// thread of its own takes the whole buffer at once (so that the lock the request path shares is held for
 /// an append or a swap, never for a copy) and sends it into the log's open write, which it commits once the
-/// write is `commitIntervalMilliseconds` old or traffic pauses. Records count as written when committed; a
-/// failed write's records are sent again. When Postgres is down or slow and the buffer is full, new records
-/// are dropped and counted; `flush` on shutdown writes and commits what is left.
+/// write is `commitIntervalMilliseconds` old or traffic pauses. Records count as written when committed, and
+/// each is logged once: a failed write's records are sent again, but those of a commit that got no answer only
+/// once the log says it was not committed after all. When Postgres is down or slow and the buffer is full, new
+/// records are dropped and counted; `flush` on shutdown writes and commits what is left.
 public final class PredictionRecorder: Sendable {
     /// Buffering and batching.
     public struct Configuration: Sendable {
@@ -46,6 +47,19 @@ public final class PredictionRecorder: Sendable {
         var uncommitted: [PredictionRecord] = []
         /// When the open write took its first records.
         var openedAt: ContinuousClock.Instant?
+        /// The open write.
+        var write: PredictionLogWriteID?
+        /// A write whose commit got no answer, and its records: older than anything in `pending`.
+        var inDoubt: (write: PredictionLogWriteID, records: [PredictionRecord])?
+    }
+
+    /// What one pass of the writer takes from the buffer.
+    private struct Pass {
+        var taken: [PredictionRecord]
+        var uncommitted: [PredictionRecord]
+        var openedAt: ContinuousClock.Instant?
+        var write: PredictionLogWriteID?
+        var inDoubt: (write: PredictionLogWriteID, records: [PredictionRecord])?
     }
 
     private let log: any PredictionLogWriter
@@ -101,7 +115,7 @@ public final class PredictionRecorder: Sendable {
 
     /// Records dropped because the buffer was full, written (committed), and still waiting (sent or not).
     public var counts: (dropped: Int, written: Int, pending: Int) {
-        buffer.withLock { ($0.dropped, $0.written, $0.pending.count + $0.uncommitted.count) }
+        buffer.withLock { ($0.dropped, $0.written, $0.pending.count + $0.uncommitted.count + ($0.inDoubt?.records.count ?? 0)) }
     }
 
     /// Stops the thread and writes everything left, giving up at `deadline`.
@@ -127,62 +141,30 @@ public final class PredictionRecorder: Sendable {
             // megabyte), so that appending rarely reallocates (and copies) on an event loop holding the lock.
             var fresh: [PredictionRecord] = []
             fresh.reserveCapacity(min(Self.largestReservation, configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
-            let pass: (taken: [PredictionRecord], uncommitted: [PredictionRecord], openedAt: ContinuousClock.Instant?)? = buffer.withLock { buffer in
+            let taken: Pass? = buffer.withLock { buffer in
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
                 swap(&fresh, &buffer.pending)
-                defer { buffer.uncommitted = []; buffer.openedAt = nil }
-                return (fresh, buffer.uncommitted, buffer.openedAt)
+                defer { buffer.uncommitted = []; buffer.openedAt = nil; buffer.write = nil; buffer.inDoubt = nil }
+                return Pass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write, inDoubt: buffer.inDoubt)
             }
-            guard let (taken, previouslySent, previouslyOpened) = pass else {
+            guard var pass = taken else {
                 // The writer thread is finishing a pass; at shutdown wait for it rather than return early.
                 guard deadline != nil else { return found }
                 Thread.sleep(forTimeInterval: 0.01)
                 continue
             }
-            lastTaken.store(taken.count, ordering: .relaxed)
-            found = found || !taken.isEmpty
-            var uncommitted = previouslySent
-            var openedAt = previouslyOpened
-            var failure: (any Error)?
-            var sent = 0
-            while sent < taken.count {
-                let batch = taken[sent..<min(taken.count, sent + configuration.batchSize)]
-                do {
-                    try log.append(batch)
-                    openedAt = openedAt ?? .now
-                    sent += batch.count
-                } catch {
-                    failure = error
-                    break
-                }
-            }
-            uncommitted.append(contentsOf: taken[..<sent])
-            var committed: [PredictionRecord] = []
-            if failure == nil, let opened = openedAt, !uncommitted.isEmpty,
-               deadline != nil || taken.isEmpty || ContinuousClock.now - opened >= .milliseconds(configuration.commitIntervalMilliseconds) {
-                do {
-                    try log.commit()
-                    swap(&committed, &uncommitted)
-                    openedAt = nil
-                } catch {
-                    failure = error
-                }
-            }
-            // After a failure the open write is gone: everything it held goes back in front of the buffer.
-            var retry: [PredictionRecord] = []
-            if failure != nil {
-                log.abandon()
-                retry = uncommitted + taken[sent...]
-                uncommitted = []
-                openedAt = nil
-            }
+            lastTaken.store(pass.taken.count, ordering: .relaxed)
+            found = found || !pass.taken.isEmpty
+            let (committed, retry, failure) = write(&pass, commitNow: deadline != nil)
             if !committed.isEmpty { statistics.add(committed) }
             buffer.withLock { buffer in
                 buffer.written += committed.count
                 buffer.writing = false
-                buffer.uncommitted = uncommitted
-                buffer.openedAt = openedAt
+                buffer.uncommitted = pass.uncommitted
+                buffer.openedAt = pass.openedAt
+                buffer.write = pass.write
+                buffer.inDoubt = pass.inDoubt
                 if !retry.isEmpty {
                     // Older records go back in front; what no longer fits is dropped and counted.
                     let room = max(0, configuration.capacity - buffer.pending.count)
@@ -192,13 +174,84 @@ public final class PredictionRecorder: Sendable {
                 }
             }
             if let failure {
-                logger.warning("prediction log write failed; will retry", metadata: ["error": "\(failure)", "pending": "\(retry.count)"])
+                logger.warning("prediction log write failed; will retry", metadata: [
+                    "error": "\(failure)", "pending": "\(retry.count)", "in_doubt": "\(pass.inDoubt?.records.count ?? 0)",
+                ])
                 // A failed write counts as an idle pass: retries back off to the idle interval.
                 guard let deadline, ContinuousClock.now < deadline else { return false }
                 Thread.sleep(forTimeInterval: 0.1)
                 continue
             }
-            if deadline == nil || (taken.isEmpty && uncommitted.isEmpty) { return found }
+            if deadline == nil || (pass.taken.isEmpty && pass.uncommitted.isEmpty && pass.inDoubt == nil) { return found }
         }
     }
+
+    /// One pass against the log: settles a write in doubt, sends what was taken, and commits when due (or
+    /// `commitNow`). Leaves in `pass` what stays open or in doubt.
+    /// - Returns: the records committed, those to put back in front of the buffer, and the failure, if any.
+    private func write(_ pass: inout Pass, commitNow: Bool) -> (committed: [PredictionRecord], retry: [PredictionRecord], failure: (any Error)?) {
+        var committed: [PredictionRecord] = []
+        // A write in doubt is settled first: its records are older than the rest, and go first if sent again.
+        if let doubt = pass.inDoubt {
+            do {
+                guard let wasCommitted = try log.isCommitted(doubt.write) else {
+                    throw PredictionLogInDoubt(write: doubt.write)
+                }
+                pass.inDoubt = nil
+                if wasCommitted {
+                    committed = doubt.records
+                } else {
+                    pass.taken = doubt.records + pass.taken
+                }
+            } catch {
+                if !(error is PredictionLogInDoubt) { log.abandon() }
+                let retry = pass.taken
+                pass.taken = []
+                return ([], retry, error)
+            }
+        }
+        var sent = 0
+        while sent < pass.taken.count {
+            let batch = pass.taken[sent..<min(pass.taken.count, sent + configuration.batchSize)]
+            do {
+                pass.write = try log.append(batch)
+                pass.openedAt = pass.openedAt ?? .now
+                sent += batch.count
+            } catch {
+                // The write was never sent to be committed: it is rolled back, and everything it held goes again.
+                log.abandon()
+                let retry = pass.uncommitted + pass.taken[sent...]
+                pass.uncommitted = []
+                pass.openedAt = nil
+                pass.write = nil
+                return (committed, retry, error)
+            }
+        }
+        pass.uncommitted.append(contentsOf: pass.taken)
+        guard let write = pass.write, let opened = pass.openedAt, !pass.uncommitted.isEmpty,
+              commitNow || pass.taken.isEmpty || ContinuousClock.now - opened >= .milliseconds(configuration.commitIntervalMilliseconds) else {
+            return (committed, [], nil)
+        }
+        defer {
+            pass.uncommitted = []
+            pass.openedAt = nil
+            pass.write = nil
+        }
+        do {
+            try log.commit()
+            return (committed + pass.uncommitted, [], nil)
+        } catch {
+            // The server may have committed it and lost only the answer: the next pass asks before sending again.
+            log.abandon()
+            pass.inDoubt = (write, pass.uncommitted)
+            return (committed, [], error)
+        }
+    }
+}
+
+/// The log has not settled a write whose commit got no answer: it is still open on the server.
+struct PredictionLogInDoubt: Error, CustomStringConvertible {
+    let write: PredictionLogWriteID
+
+    var description: String { "write \(write) of the prediction log is still open on the server; asking again later" }
 }
