@@ -109,3 +109,42 @@ def test_a_service_starts_while_another_process_holds_the_migration_lock(make_se
         holder.wait(timeout=10)
     poll(lambda: ((r := get(training.port, "/readyz")).status == 200, r), timeout=15, interval=0.25,
          message="ready once the lock is free")
+
+
+def test_a_service_whose_migration_waits_serves_meanwhile(make_services, pg):
+    """The process that runs a migration does not wait for it in start-up either: here migration 6 waits for
+    a session that reads the old log inside an open transaction. The service answers `/livez` within seconds,
+    `/readyz` 503 until the migration is done, then 200."""
+    database = "migration_waits"
+    migrations = shipped_migrations()
+    pg.psql(f"DROP DATABASE IF EXISTS {database}")
+    pg.psql(f"CREATE DATABASE {database}")
+    old = lambda sql: pg.psql(sql, database=database)
+    old("CREATE TABLE schema_migrations (version integer PRIMARY KEY, summary text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+    for version in range(1, 6):
+        summary, sql = migrations[version]
+        old(sql)
+        old(f"INSERT INTO schema_migrations (version, summary) VALUES ({version}, '{summary}')")
+    reader = subprocess.Popen([PSQL, "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", database],
+                              stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    reader.stdin.write("BEGIN; SELECT count(*) FROM prediction_batches; SELECT pg_sleep(60);\n")
+    reader.stdin.flush()
+    try:
+        poll(lambda: (old("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                          "WHERE c.relname = 'prediction_batches' AND l.granted") != "0", None),
+             timeout=10, message="the reader's lock on the old log")
+        services = make_services(training=False, inference=False)
+        started = time.monotonic()
+        url = f"postgresql://postgres@127.0.0.1:{pg.port}/{database}"
+        training = services.start("training", env={"DATABASE_URL": url, "DB_STARTUP_WAIT_SECONDS": "1"}, wait_for="/livez", timeout=15)
+        assert time.monotonic() - started < 10
+        assert "applying a schema migration" in training.log_path.read_text()
+        assert get(training.port, "/readyz").status == 503
+        assert old("SELECT max(version) FROM schema_migrations") == "5"
+    finally:
+        old("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()")
+        reader.kill()
+        reader.wait(timeout=10)
+    poll(lambda: ((r := get(training.port, "/readyz")).status == 200, r), timeout=15, interval=0.25,
+         message="ready once the migration is done")
+    assert old("SELECT max(version) FROM schema_migrations") == str(max(migrations))

@@ -137,20 +137,19 @@ public final class AnomalyBackend: Sendable {
     /// Whether the schema has been created or migrated by this process.
     public var isMigrated: Bool { migrated.load(ordering: .relaxed) }
 
-    /// Migrates now if Postgres answers within `seconds`; otherwise keeps trying on a thread of its own.
+    /// Migrates on a thread of its own, retrying until it succeeds, and waits for it up to `seconds`: a service
+    /// whose Postgres is not up yet, or whose migration rewrites a large table, goes on starting (alive, not
+    /// ready) instead of waiting in start-up.
     private func migrate(waitingUpTo seconds: Int) {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !tryMigrating() {
-            guard ContinuousClock.now < deadline else {
-                logger.warning("Postgres not reachable yet; serving and retrying the migration in the background")
-                BackgroundThread.start(name: "migrator") { [self] in
-                    while !stopped.load(ordering: .relaxed) && !tryMigrating() {
-                        Thread.sleep(forTimeInterval: 1)
-                    }
-                }
-                return
+        let finished = DispatchSemaphore(value: 0)
+        BackgroundThread.start(name: "migrator") { [self] in
+            while !stopped.load(ordering: .relaxed) && !tryMigrating() {
+                Thread.sleep(forTimeInterval: 0.5)
             }
-            Thread.sleep(forTimeInterval: 0.5)
+            finished.signal()
+        }
+        if finished.wait(timeout: .now() + .seconds(seconds)) == .timedOut {
+            logger.warning("schema not migrated yet (Postgres unreachable, or a migration still running); serving, not ready until it is")
         }
     }
 
