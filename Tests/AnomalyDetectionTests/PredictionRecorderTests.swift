@@ -218,6 +218,36 @@ struct PredictionRecorderTests {
         #expect(state.appends == [100, 20] && state.abandons == 1, "\(state)")
     }
 
+    /// A log whose appends wait until the test lets them go on.
+    final class HeldLog: PredictionLogWriter {
+        let inner = MemoryLog()
+        let entered = Atomic<Int>(0)
+        let released = Atomic<Bool>(false)
+        func append(_ predictions: ArraySlice<PredictionRecord>) throws -> PredictionLogWriteID {
+            entered.add(1, ordering: .relaxed)
+            while !released.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.002) }
+            return try inner.append(predictions)
+        }
+        func commit() throws { try inner.commit() }
+        func abandon() { inner.abandon() }
+        func isCommitted(_ write: PredictionLogWriteID) throws -> Bool? { try inner.isCommitted(write) }
+    }
+
+    @Test("Records the writer is sending still count as pending until committed")
+    func recordsInAPassArePending() async throws {
+        let log = HeldLog()
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), logger: Logger(label: "test"))
+        record(recorder, 0..<50)
+        recorder.start()
+        try await waitUntil { log.entered.load(ordering: .relaxed) == 1 }
+        record(recorder, 50..<60)
+        #expect(recorder.counts.pending == 60 && recorder.counts.written == 0)
+        log.released.store(true, ordering: .relaxed)
+        try await waitUntil { recorder.counts.written == 60 }
+        recorder.flush(deadline: .now + .seconds(2))
+        #expect(recorder.counts.pending == 0 && log.inner.state.withLock { $0.committed } == Array(0..<60))
+    }
+
     @Test("A failed append is sent again after a pause, in order, once")
     func failedAppendIsRetried() async throws {
         let log = MemoryLog(failNext: 1)

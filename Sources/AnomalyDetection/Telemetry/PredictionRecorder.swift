@@ -43,6 +43,8 @@ public final class PredictionRecorder: Sendable {
         var dropped: Int = 0
         var written: Int = 0
         var writing = false
+        /// Records the writer has out of the buffer during a pass (taken, open or in doubt), still pending.
+        var inPass = 0
         /// Sent into the open write and not yet committed (the writer's, kept here between passes).
         var uncommitted: [PredictionRecord] = []
         /// When the open write took its first records.
@@ -115,7 +117,7 @@ public final class PredictionRecorder: Sendable {
 
     /// Records dropped because the buffer was full, written (committed), and still waiting (sent or not).
     public var counts: (dropped: Int, written: Int, pending: Int) {
-        buffer.withLock { ($0.dropped, $0.written, $0.pending.count + $0.uncommitted.count + ($0.inDoubt?.records.count ?? 0)) }
+        buffer.withLock { ($0.dropped, $0.written, $0.pending.count + $0.inPass + $0.uncommitted.count + ($0.inDoubt?.records.count ?? 0)) }
     }
 
     /// Stops the thread and writes everything left, giving up at `deadline`.
@@ -145,8 +147,13 @@ public final class PredictionRecorder: Sendable {
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
                 swap(&fresh, &buffer.pending)
-                defer { buffer.uncommitted = []; buffer.openedAt = nil; buffer.write = nil; buffer.inDoubt = nil }
-                return Pass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write, inDoubt: buffer.inDoubt)
+                let pass = Pass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write, inDoubt: buffer.inDoubt)
+                buffer.inPass = pass.taken.count + pass.uncommitted.count + (pass.inDoubt?.records.count ?? 0)
+                buffer.uncommitted = []
+                buffer.openedAt = nil
+                buffer.write = nil
+                buffer.inDoubt = nil
+                return pass
             }
             guard var pass = taken else {
                 // The writer thread is finishing a pass; at shutdown wait for it rather than return early.
@@ -161,6 +168,7 @@ public final class PredictionRecorder: Sendable {
             buffer.withLock { buffer in
                 buffer.written += committed.count
                 buffer.writing = false
+                buffer.inPass = 0
                 buffer.uncommitted = pass.uncommitted
                 buffer.openedAt = pass.openedAt
                 buffer.write = pass.write
