@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A project-local Postgres and Redis for `make start`, benchmarks and demos.
-#   scripts/backends.sh start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir
+#   scripts/backends.sh start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir|pids
 # Data lives under run/ (git-ignored), or under /var/tmp when the postgres user cannot reach run/.
 # Postgres refuses to run as root, so as root it runs as the `postgres` user.
 # Env: BACKEND_PG_PORT (55432), BACKEND_REDIS_PORT (56379), RUN_DIR (./run).
@@ -74,6 +74,20 @@ stop_redis() {
   fi
 }
 
+# The processes of the project-local Postgres (the postmaster, which later backends inherit their CPU affinity
+# from, and its children) and Redis, one per line: what a benchmark may pin, and nothing else on the machine.
+backend_pids() {
+  local dir pm redis_pid
+  dir=$(pg_dir)
+  pm=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+  if [[ -n $pm ]] && grep -q postgres "/proc/$pm/cmdline" 2>/dev/null; then
+    echo "$pm"
+    pgrep -P "$pm" || true
+  fi
+  redis_pid=$(cat "$run_dir/redis.pid" 2>/dev/null || true)
+  if [[ -n $redis_pid ]] && grep -q redis-server "/proc/$redis_pid/cmdline" 2>/dev/null; then echo "$redis_pid"; fi
+}
+
 print_env() {
   echo "DATABASE_URL=postgresql://postgres@127.0.0.1:$pg_port/postgres"
   echo "REDIS_URL=redis://127.0.0.1:$redis_port"
@@ -87,9 +101,10 @@ case ${1:-} in
   stop-postgres) stop_postgres ;;
   stop-redis) stop_redis ;;
   pg-dir) pg_dir ;;
+  pids) backend_pids ;;
   status)
     as_pg "$pg_bin/pg_ctl" -D "$(pg_dir)/data" status >/dev/null 2>&1 && echo "postgres: up (:$pg_port)" || echo "postgres: down"
     redis-cli -p "$redis_port" ping >/dev/null 2>&1 && echo "redis: up (:$redis_port)" || echo "redis: down" ;;
   env) print_env ;;
-  *) echo "usage: $0 start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir|pids" >&2; exit 2 ;;
 esac
