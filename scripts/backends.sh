@@ -80,7 +80,8 @@ backend_pids() {
   local dir pm redis_pid
   dir=$(pg_dir)
   pm=$(head -1 "$dir/data/postmaster.pid" 2>/dev/null || true)
-  if [[ -n $pm ]] && grep -q postgres "/proc/$pm/cmdline" 2>/dev/null; then
+  # postmaster.pid outlives an immediate shutdown: the pid counts only if it runs this data directory.
+  if [[ -n $pm ]] && tr '\0' ' ' <"/proc/$pm/cmdline" 2>/dev/null | grep -qF -- "-D $dir/data"; then
     echo "$pm"
     pgrep -P "$pm" || true
   fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # POST /predict (latest version, cached in memory) against nginx, the way the README quotes it:
-# inference and nginx pinned to CPU 1, wrk to CPU 0, A/B rounds in one run (../shared/bench/vs-nginx.sh).
+# inference and nginx pinned to CPU 1; wrk, and by default Postgres, Redis and training, on CPU 0; A/B rounds
+# in one run (../shared/bench/vs-nginx.sh).
 # Starts the project-local Postgres and Redis (scripts/backends.sh) when DATABASE_URL/REDIS_URL are unset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,12 @@ fi
 # quiet rounds (p99 under 5 ms), pinned lower in 18 of 23 quiet pairs.
 BENCH_BACKENDS_CPU=${BENCH_BACKENDS_CPU-0}
 restore_affinity=()
+train='' infer=''
+restore() {
+  [[ -n $train$infer ]] && { kill -TERM $train $infer 2>/dev/null; wait $train $infer 2>/dev/null || true; }
+  for entry in "${restore_affinity[@]}"; do taskset -a -p "${entry#*:}" "${entry%%:*}" >/dev/null 2>&1 || true; done
+}
+trap restore EXIT
 if [[ -n ${BENCH_BACKENDS_CPU} ]]; then
   for pid in $(scripts/backends.sh pids); do
     restore_affinity+=("$pid:$(taskset -p "$pid" 2>/dev/null | awk '{print $NF}')")
@@ -30,11 +37,6 @@ pin_training=()
 train=$!
 taskset -c 1 .build/release/inference-service --port "$infer_port" >/tmp/bench-inference.log 2>&1 &
 infer=$!
-restore() {
-  kill -TERM $train $infer 2>/dev/null; wait $train $infer 2>/dev/null || true
-  for entry in "${restore_affinity[@]}"; do taskset -a -p "${entry#*:}" "${entry%%:*}" >/dev/null 2>&1 || true; done
-}
-trap restore EXIT
 for port in "$train_port" "$infer_port"; do
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 done

@@ -296,6 +296,37 @@ def test_a_log_commit_answered_too_late_is_written_once(svc, pg):
         pg.psql("DROP TRIGGER IF EXISTS test_slow_commit ON prediction_batches; DROP FUNCTION IF EXISTS test_slow_commit();")
 
 
+def test_a_log_commit_stuck_past_the_settle_timeout_is_ended_and_written_once(svc, pg):
+    """A commit held far longer (30 s) than the writer waits for a write in doubt (twice the 3-s reply
+    timeout): the writer ends that transaction's backend (`pg_terminate_backend`, only while it still runs it),
+    learns that it aborted, and sends the records again, once. Without the bound it would wait the 30 s, and
+    on a half-open connection as long as TCP keepalive takes. Only the first commit of the series is held."""
+    sid = new_series_id("stuck-commit")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    pg.psql(f"""
+        CREATE SEQUENCE test_stuck_commits;
+        CREATE FUNCTION test_stuck_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.series_id = '{sid}' THEN
+                IF nextval('test_stuck_commits') = 1 THEN PERFORM pg_sleep(30); END IF;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER test_stuck_commit AFTER INSERT ON prediction_batches
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_stuck_commit();""")
+    try:
+        started = time.monotonic()
+        assert predict(svc.inference.port, sid, 13.0, timestamp=4_343)["z_score"] == 1.0
+        poll(lambda: (logged_count(pg, sid, 4_343) >= 1, None), timeout=25, interval=0.25,
+             message="the stuck write's prediction in the log")
+        assert time.monotonic() - started < 25, "waited for the 30-s commit instead of ending it"
+        assert_logged_once(svc, pg, sid, 4_343)
+        assert pg.psql("SELECT nextval('test_stuck_commits')") == "3", "held once, sent again once"
+    finally:
+        pg.psql("DROP TRIGGER IF EXISTS test_stuck_commit ON prediction_batches; DROP FUNCTION IF EXISTS test_stuck_commit(); "
+                "DROP SEQUENCE IF EXISTS test_stuck_commits;")
+
+
 def test_both_restored_for_whatever_runs_next(svc, pg, redis):
     assert pg.running and redis.running
     sid = new_series_id("after-faults")

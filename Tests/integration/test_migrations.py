@@ -138,7 +138,8 @@ def test_a_service_whose_migration_waits_serves_meanwhile(make_services, pg):
         url = f"postgresql://postgres@127.0.0.1:{pg.port}/{database}"
         training = services.start("training", env={"DATABASE_URL": url, "DB_STARTUP_WAIT_SECONDS": "1"}, wait_for="/livez", timeout=15)
         assert time.monotonic() - started < 10
-        assert "applying a schema migration" in training.log_path.read_text()
+        poll(lambda: ("applying a schema migration" in training.log_path.read_text(), None), timeout=10, interval=0.2,
+             message="migration 6 under way")
         assert get(training.port, "/readyz").status == 503
         assert old("SELECT max(version) FROM schema_migrations") == "5"
     finally:

@@ -90,8 +90,9 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    /// Starts `COPY ... FROM STDIN`: until `endCopy`, the connection takes only `putCopyData`. `sql` may put
-    /// statements before the COPY (one simple query runs as one transaction, committed when the COPY ends).
+    /// Starts `COPY ... FROM STDIN`: until `endCopy`, the connection takes only `putCopyData`.
+    /// - Parameter sql: the COPY, last, optionally after other statements and with no `BEGIN`/`COMMIT`: one
+    ///   simple query runs as one implicit transaction, which commits when its last statement, the COPY, ends.
     /// - Returns: the results of the statements before the COPY, in order.
     /// - Throws: `PostgresError` when the server refuses a statement or cannot be reached.
     @discardableResult
@@ -132,7 +133,8 @@ public final class PostgresConnection: @unchecked Sendable {
         try flush(until: deadline)
     }
 
-    /// Ends a COPY and waits for its outcome (for a COPY outside a transaction block, its commit).
+    /// Ends a COPY and waits for its outcome: when the COPY ends its query outside an explicit transaction
+    /// block, its transaction's commit.
     /// - Throws: `PostgresError`: the server rejected the data, or the connection failed (and the COPY with it).
     @discardableResult
     public func endCopy() throws -> PostgresResult {

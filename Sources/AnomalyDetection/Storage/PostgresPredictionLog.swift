@@ -8,24 +8,40 @@ import Synchronization
 ///
 /// Each write is one transaction whose id it learns as it opens (the COPY and a `SELECT` before it run as one
 /// simple query, hence one transaction). When a commit gets no answer, `isCommitted` asks Postgres what became of
-/// that transaction (`pg_xact_status`), so that its rows are neither lost nor logged twice.
+/// that transaction (`pg_xact_status`), so that its rows are neither lost nor logged twice. A transaction still
+/// open on the server past `settleTimeout` (its backend never learnt that this process gave up on it: a
+/// half-open connection, or a commit stuck far past the reply timeout) is ended with `pg_terminate_backend`, so
+/// that the log does not wait on it for as long as TCP keepalive takes.
 public final class PostgresPredictionLog: PredictionLogWriter {
     private struct State {
         var connection: PostgresConnection?
         /// The open write, while there is one.
         var write: PredictionLogWriteID?
+        /// The last write opened and the server process that runs it, kept after a failure for `isCommitted`.
+        var opened: (write: PredictionLogWriteID, backend: Int64)?
+        /// Since when lookups have found `opened` still open on the server.
+        var unsettledSince: ContinuousClock.Instant?
     }
 
-    static let copySQL = "SELECT pg_current_xact_id() AS xact; COPY prediction_batches (\(PredictionColumns.copyColumns)) FROM STDIN (FORMAT binary)"
+    static let copySQL = "SELECT pg_current_xact_id() AS xact, pg_backend_pid() AS backend; COPY prediction_batches (\(PredictionColumns.copyColumns)) FROM STDIN (FORMAT binary)"
     static let statusSQL = "SELECT pg_xact_status($1::xid8) AS status"
+    /// Ends the backend only while it still runs that transaction (`backend_xid` is the xid8's low 32 bits).
+    static let terminateSQL = """
+        SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE pid = $1::integer AND backend_xid::text::bigint = $2::bigint % 4294967296
+        """
     private let state = Mutex(State())
     private let makeConnection: @Sendable () throws -> PostgresConnection
+    /// How long a write whose commit got no answer may stay open on the server before its backend is ended:
+    /// twice the reply timeout.
+    let settleTimeout: Duration
 
     /// - Parameter configuration: where Postgres is and how long to wait for it; its session settings apply
     ///   (the log's connection commits asynchronously). A COPY is open for about a commit interval, so the
     ///   statement timeout only ends one that waits on a lock (the server would go on waiting after this
     ///   process gave up and reconnected, one backend per attempt).
     public init(configuration: PostgresModelStore.Configuration) {
+        settleTimeout = .milliseconds(2 * configuration.replyTimeoutMilliseconds)
         makeConnection = {
             try PostgresConnection(
                 connectionString: configuration.connectionString,
@@ -52,11 +68,16 @@ public final class PostgresPredictionLog: PredictionLogWriter {
             }
             let connection = try healthyConnection(&state)
             let opened = try connection.beginCopy(Self.copySQL)
-            guard let text = opened.first?.rows.first?.first ?? nil, let id = UInt64(text) else {
+            guard let row = opened.first?.rows.first, row.count == 2, let id = row[0].flatMap(UInt64.init),
+                  let backend = row[1].flatMap(Int64.init) else {
+                // The COPY is open: this connection can do nothing else until it ends, so it goes.
+                state.connection = nil
                 throw PostgresError(kind: .statement, message: "Postgres did not say which transaction the prediction log's write is")
             }
             let write = PredictionLogWriteID(id)
             state.write = write
+            state.opened = (write, backend)
+            state.unsettledSince = nil
             try connection.putCopyData(PredictionColumns.copyHeader + tuples)
             return write
         }
@@ -93,11 +114,21 @@ public final class PostgresPredictionLog: PredictionLogWriter {
                 return false
             }
             switch status {
-            case "committed": return true
-            case "in progress": return nil
-            // Aborted, or so old that Postgres no longer knows (nil): sending the rows again risks a duplicate
-            // rather than a loss.
-            default: return false
+            case "committed":
+                return true
+            case "in progress":
+                let now = ContinuousClock.now
+                let since = state.unsettledSince ?? now
+                state.unsettledSince = since
+                if now - since >= settleTimeout, let opened = state.opened, opened.write == write {
+                    // Ended before its commit, it aborts; the next lookup then has an answer either way.
+                    _ = try connection.execute(Self.terminateSQL, [.int(opened.backend), .text(write.description)])
+                }
+                return nil
+            default:
+                // Aborted, or so old that Postgres no longer knows (nil): sending the rows again risks a duplicate
+                // rather than a loss.
+                return false
             }
         }
     }

@@ -14,18 +14,22 @@ public protocol PredictionLogWriter: Sendable {
     /// committed is rolled back.
     func abandon()
     /// Whether `write`, whose `commit` failed, was committed all the same.
-    /// - Returns: nil while the server has not settled it (the write is still open there, e.g. on a stopped server).
+    /// - Returns: true when it was committed (its records must not be sent again), false when it was not (they
+    ///   must), nil while the server has not settled it (the write is still open there, e.g. on a stopped server).
     /// - Throws: when the log cannot be asked now.
     func isCommitted(_ write: PredictionLogWriteID) throws -> Bool?
 }
 
 /// One write of the prediction log: for Postgres, the id of its transaction.
 public struct PredictionLogWriteID: Hashable, Sendable, CustomStringConvertible {
+    /// The log's own number for the write (for Postgres, the `xid8` of its transaction).
     public let rawValue: UInt64
 
+    /// A write numbered `rawValue` by its log.
     public init(_ rawValue: UInt64) {
         self.rawValue = rawValue
     }
 
+    /// The number in decimal, as Postgres reads an `xid8`.
     public var description: String { String(rawValue) }
 }

@@ -68,6 +68,8 @@ public final class PredictionRecorder: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let buffer = Mutex(Buffer())
+    /// A write that keeps failing (Postgres down, a write in doubt) is retried every pass: logged every 5 s.
+    private let failureWarnings = Mutex(WarningThrottle())
     private let stopped = Atomic<Bool>(false)
     /// The most records a fresh buffer is sized for in advance (about a megabyte); past it, appends grow it.
     private static let largestReservation = 16_384
@@ -143,7 +145,7 @@ public final class PredictionRecorder: Sendable {
             // megabyte), so that appending rarely reallocates (and copies) on an event loop holding the lock.
             var fresh: [PredictionRecord] = []
             fresh.reserveCapacity(min(Self.largestReservation, configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
-            let taken: Pass? = buffer.withLock { buffer in
+            let started: Pass? = buffer.withLock { buffer in
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
                 swap(&fresh, &buffer.pending)
@@ -155,7 +157,7 @@ public final class PredictionRecorder: Sendable {
                 buffer.inDoubt = nil
                 return pass
             }
-            guard var pass = taken else {
+            guard var pass = started else {
                 // The writer thread is finishing a pass; at shutdown wait for it rather than return early.
                 guard deadline != nil else { return found }
                 Thread.sleep(forTimeInterval: 0.01)
@@ -182,14 +184,18 @@ public final class PredictionRecorder: Sendable {
                 }
             }
             if let failure {
-                logger.warning("prediction log write failed; will retry", metadata: [
-                    "error": "\(failure)", "pending": "\(retry.count)", "in_doubt": "\(pass.inDoubt?.records.count ?? 0)",
-                ])
+                if let repeats = failureWarnings.withLock({ $0.admit() }) {
+                    logger.warning("prediction log write failed; will retry", metadata: [
+                        "error": "\(failure)", "pending": "\(retry.count)", "in_doubt": "\(pass.inDoubt?.records.count ?? 0)",
+                        "repeats_not_logged": "\(repeats)",
+                    ])
+                }
                 // A failed write counts as an idle pass: retries back off to the idle interval.
                 guard let deadline, ContinuousClock.now < deadline else { return false }
                 Thread.sleep(forTimeInterval: 0.1)
                 continue
             }
+            if !committed.isEmpty { failureWarnings.withLock { $0.reset() } }
             if deadline == nil || (pass.taken.isEmpty && pass.uncommitted.isEmpty && pass.inDoubt == nil) { return found }
         }
     }
@@ -226,9 +232,10 @@ public final class PredictionRecorder: Sendable {
                 pass.openedAt = pass.openedAt ?? .now
                 sent += batch.count
             } catch {
-                // The write was never sent to be committed: it is rolled back, and everything it held goes again.
+                // The write was never sent to be committed: it is rolled back, and everything it held goes again
+                // (earlier passes' records, and this pass's, sent or not).
                 log.abandon()
-                let retry = pass.uncommitted + pass.taken[sent...]
+                let retry = pass.uncommitted + pass.taken
                 pass.uncommitted = []
                 pass.openedAt = nil
                 pass.write = nil
@@ -236,7 +243,7 @@ public final class PredictionRecorder: Sendable {
             }
         }
         pass.uncommitted.append(contentsOf: pass.taken)
-        guard let write = pass.write, let opened = pass.openedAt, !pass.uncommitted.isEmpty,
+        guard let openWrite = pass.write, let opened = pass.openedAt, !pass.uncommitted.isEmpty,
               commitNow || pass.taken.isEmpty || ContinuousClock.now - opened >= .milliseconds(configuration.commitIntervalMilliseconds) else {
             return (committed, [], nil)
         }
@@ -251,7 +258,7 @@ public final class PredictionRecorder: Sendable {
         } catch {
             // The server may have committed it and lost only the answer: the next pass asks before sending again.
             log.abandon()
-            pass.inDoubt = (write, pass.uncommitted)
+            pass.inDoubt = (openWrite, pass.uncommitted)
             return (committed, [], error)
         }
     }

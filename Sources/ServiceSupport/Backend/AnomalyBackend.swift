@@ -29,10 +29,12 @@ public final class AnomalyBackend: Sendable {
 
     /// Set once the schema is current; until then `/readyz` says not ready.
     private let migrated = Atomic<Bool>(false)
+    /// The migration is retried every half second while Postgres is down: logged every 5 s.
+    private let migrationWarnings = Mutex(WarningThrottle())
 
-    /// Builds the parts and starts their threads. Postgres may still be down: the schema is migrated as soon
-    /// as it answers (waiting here up to `startupWaitSeconds`, then in the background), so that a service
-    /// started before its database comes up on its own.
+    /// Builds the parts and starts their threads. The schema is migrated on a thread of its own as soon as
+    /// Postgres answers, waited for here up to `startupWaitSeconds`: a service started before its database, or
+    /// during a long migration, serves (not ready) and comes up on its own.
     /// - Parameter prunesPredictionLog: whether this process keeps the prediction log to its retention window.
     ///   One service does (the one that writes the log); the others would only race its deletes.
     public init(service: String, configuration: BackendConfiguration, metrics: ServiceMetrics, logger: Logger, prunesPredictionLog: Bool = false) {
@@ -162,7 +164,9 @@ public final class AnomalyBackend: Sendable {
             migrated.store(true, ordering: .relaxed)
             return true
         } catch {
-            logger.warning("cannot migrate the schema yet", metadata: ["error": "\(error)"])
+            if let repeats = migrationWarnings.withLock({ $0.admit() }) {
+                logger.warning("cannot migrate the schema yet", metadata: ["error": "\(error)", "repeats_not_logged": "\(repeats)"])
+            }
             return false
         }
     }

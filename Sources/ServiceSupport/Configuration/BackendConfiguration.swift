@@ -19,8 +19,8 @@ public struct BackendConfiguration: Sendable {
     public var predictionRetentionHours: Int = Self.defaultPredictionRetentionHours
     /// `PREDICTION_LOG_PRUNE_INTERVAL_SECONDS`: how often expired predictions are deleted.
     public var predictionPruneInterval: Duration = .seconds(60)
-    /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits for Postgres at start-up before it starts serving
-    /// anyway (not ready) and keeps migrating in the background.
+    /// `DB_STARTUP_WAIT_SECONDS`: how long a service waits at start-up for the schema migration (Postgres down,
+    /// or a migration rewriting a large table) before it starts serving anyway, not ready until it is done.
     public var startupWaitSeconds: Int
 
     public static let defaultPredictionRetentionHours = 168
