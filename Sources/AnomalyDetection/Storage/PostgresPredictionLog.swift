@@ -17,14 +17,26 @@ public final class PostgresPredictionLog: PredictionLogWriter {
         var connection: PostgresConnection?
         /// The open write, while there is one.
         var write: PredictionLogWriteID?
-        /// The last write opened and the server process that runs it, kept after a failure for `isCommitted`.
-        var opened: (write: PredictionLogWriteID, backend: Int64)?
+        /// The last write opened, the server process that runs it and its start (microseconds since the epoch,
+        /// its rows' `recorded_at`), kept after a failure for `isCommitted`.
+        var opened: (write: PredictionLogWriteID, backend: Int64, began: Int64)?
         /// Since when lookups have found `opened` still open on the server.
         var unsettledSince: ContinuousClock.Instant?
     }
 
-    static let copySQL = "SELECT pg_current_xact_id() AS xact, pg_backend_pid() AS backend; COPY prediction_batches (\(PredictionColumns.copyColumns)) FROM STDIN (FORMAT binary)"
+    static let copySQL = """
+        SELECT pg_current_xact_id() AS xact, pg_backend_pid() AS backend, (extract(epoch FROM now()) * 1000000)::bigint AS began; \
+        COPY prediction_batches (\(PredictionColumns.copyColumns)) FROM STDIN (FORMAT binary)
+        """
     static let statusSQL = "SELECT pg_xact_status($1::xid8) AS status"
+    /// Whether the write's rows are there: its transaction id (as `xmin`, the low 32 bits) with its start time.
+    /// After a crash that lost the write, Postgres may give its id to another transaction, whose status
+    /// `pg_xact_status` would then report; that one did not start at the same microsecond with rows here.
+    static let rowsSQL = """
+        SELECT EXISTS (SELECT 1 FROM prediction_batches
+                       WHERE recorded_at = 'epoch'::timestamptz + $2::bigint * interval '1 microsecond'
+                         AND xmin::text::bigint = $1::bigint % 4294967296) AS found
+        """
     /// Ends the backend only while it still runs that transaction (`backend_xid` is the xid8's low 32 bits).
     static let terminateSQL = """
         SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -68,15 +80,15 @@ public final class PostgresPredictionLog: PredictionLogWriter {
             }
             let connection = try healthyConnection(&state)
             let opened = try connection.beginCopy(Self.copySQL)
-            guard let row = opened.first?.rows.first, row.count == 2, let id = row[0].flatMap(UInt64.init),
-                  let backend = row[1].flatMap(Int64.init) else {
+            guard let row = opened.first?.rows.first, row.count == 3, let id = row[0].flatMap(UInt64.init),
+                  let backend = row[1].flatMap(Int64.init), let began = row[2].flatMap(Int64.init) else {
                 // The COPY is open: this connection can do nothing else until it ends, so it goes.
                 state.connection = nil
                 throw PostgresError(kind: .statement, message: "Postgres did not say which transaction the prediction log's write is")
             }
             let write = PredictionLogWriteID(id)
             state.write = write
-            state.opened = (write, backend)
+            state.opened = (write, backend, began)
             state.unsettledSince = nil
             try connection.putCopyData(PredictionColumns.copyHeader + tuples)
             return write
@@ -115,7 +127,9 @@ public final class PostgresPredictionLog: PredictionLogWriter {
             }
             switch status {
             case "committed":
-                return true
+                guard let opened = state.opened, opened.write == write else { return true }
+                let rows = try connection.execute(Self.rowsSQL, [.text(write.description), .int(opened.began)])
+                return rows.rows.first?.first == "t"
             case "in progress":
                 let now = ContinuousClock.now
                 let since = state.unsettledSince ?? now
