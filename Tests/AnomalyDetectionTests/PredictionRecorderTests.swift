@@ -163,9 +163,11 @@ struct PredictionRecorderTests {
         }
         let (appends, commits) = log.state.withLock { ($0.appends.count, $0.commits) }
         recorder.flush(deadline: .now + .seconds(2))
-        // Passes every 5 ms over 0.8 s: about 160 appends (fewer on a slow machine); commits about every 200 ms.
+        // Passes every 5 ms over 0.8 s: about 160 appends (fewer on a slow machine); commits about every 200 ms,
+        // plus one after each pass that found nothing, which a loaded machine causes by stalling this producer
+        // (9 commits for 40 appends in one CI run). Committing every pass would make them about equal.
         #expect(appends >= 20, "\(appends) appends")
-        #expect(commits >= 1 && commits <= 8 && commits * 5 <= appends, "\(commits) commits for \(appends) appends")
+        #expect(commits >= 1 && commits * 3 <= appends, "\(commits) commits for \(appends) appends")
         #expect(log.state.withLock { $0.committed } == Array(0..<Int64(next)))
         #expect(recorder.counts.written == next)
     }
