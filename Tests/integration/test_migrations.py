@@ -24,18 +24,25 @@ def shipped_migrations():
     return migrations
 
 
+def release_5_database(pg, database, migrations):
+    """A fresh database with the schema release 5 left (migrations 1-5 as recorded by the service); returns
+    a function running SQL in it."""
+    pg.psql(f"DROP DATABASE IF EXISTS {database}")
+    pg.psql(f"CREATE DATABASE {database}")
+    run = lambda sql: pg.psql(sql, database=database)
+    run("CREATE TABLE schema_migrations (version integer PRIMARY KEY, summary text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+    for version in range(1, 6):
+        summary, sql = migrations[version]
+        run(sql)
+        run(f"INSERT INTO schema_migrations (version, summary) VALUES ({version}, '{summary}')")
+    return run
+
+
 def test_migration_6_converts_an_existing_array_log_exactly(make_services, pg):
     migrations = shipped_migrations()
     assert sorted(migrations)[:6] == [1, 2, 3, 4, 5, 6], sorted(migrations)
-    pg.psql(f"DROP DATABASE IF EXISTS {DATABASE}")
-    pg.psql(f"CREATE DATABASE {DATABASE}")
-    old = lambda sql: pg.psql(sql, database=DATABASE)
     # The schema as release 5 left it, with predictions in its array layout, extremes included.
-    old("CREATE TABLE schema_migrations (version integer PRIMARY KEY, summary text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-    for version in range(1, 6):
-        summary, sql = migrations[version]
-        old(sql)
-        old(f"INSERT INTO schema_migrations (version, summary) VALUES ({version}, '{summary}')")
+    old = release_5_database(pg, DATABASE, migrations)
     old("""INSERT INTO prediction_batches (series_id, version, count, anomaly_count, ts, "values", anomalies, z_scores, latency_us) VALUES
         ('old-a', 1, 3, 1, '{1700000000,1700000001,-3}', '{0.1,-0,1e-310}', '{f,t,f}', '{1.5,-2.5e300,NaN}', '{12.5,0,1e-40}'),
         ('old-b', 2, 2, 0, '{9223372036854775807,-9223372036854775808}', '{Infinity,-Infinity}', '{f,f}',
@@ -117,14 +124,7 @@ def test_a_service_whose_migration_waits_serves_meanwhile(make_services, pg):
     `/readyz` 503 until the migration is done, then 200."""
     database = "migration_waits"
     migrations = shipped_migrations()
-    pg.psql(f"DROP DATABASE IF EXISTS {database}")
-    pg.psql(f"CREATE DATABASE {database}")
-    old = lambda sql: pg.psql(sql, database=database)
-    old("CREATE TABLE schema_migrations (version integer PRIMARY KEY, summary text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
-    for version in range(1, 6):
-        summary, sql = migrations[version]
-        old(sql)
-        old(f"INSERT INTO schema_migrations (version, summary) VALUES ({version}, '{summary}')")
+    old = release_5_database(pg, database, migrations)
     reader = subprocess.Popen([PSQL, "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres", "-d", database],
                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
     reader.stdin.write("BEGIN; SELECT count(*) FROM prediction_batches; SELECT pg_sleep(60);\n")

@@ -105,11 +105,7 @@ public final class PostgresConnection: @unchecked Sendable {
         var earlier: [PostgresResult] = []
         var failure: (any Error)?
         while true {
-            while PQisBusy(connection) == 1 {
-                try waitForSocket(events: Int16(POLLIN), until: deadline)
-                if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
-            }
-            guard let result = PQgetResult(connection) else { break }
+            guard let result = try nextResult(until: deadline) else { break }
             if PQresultStatus(result) == PGRES_COPY_IN {
                 PQclear(result)
                 guard let failure else { return earlier }
@@ -203,11 +199,7 @@ public final class PostgresConnection: @unchecked Sendable {
         var last: PostgresResult?
         var firstError: (any Error)?
         while true {
-            while PQisBusy(connection) == 1 {
-                try waitForSocket(events: Int16(POLLIN), until: deadline)
-                if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
-            }
-            guard let result = PQgetResult(connection) else { break }
+            guard let result = try nextResult(until: deadline) else { break }
             do {
                 last = try consume(result)
             } catch {
@@ -216,6 +208,15 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         if let firstError { throw firstError }
         return last ?? PostgresResult(columns: [], rows: [], affectedRows: 0)
+    }
+
+    /// Waits (up to `deadline`) for the next result of the command in flight; nil once it has none left.
+    private func nextResult(until deadline: Int64) throws -> OpaquePointer? {
+        while PQisBusy(connection) == 1 {
+            try waitForSocket(events: Int16(POLLIN), until: deadline)
+            if PQconsumeInput(connection) != 1 { throw lost("reading from Postgres failed") }
+        }
+        return PQgetResult(connection)
     }
 
     private func flush(until deadline: Int64) throws {
