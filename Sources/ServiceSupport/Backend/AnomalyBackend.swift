@@ -51,11 +51,9 @@ public final class AnomalyBackend: Sendable {
         cache = RedisModelCache(redis: redis)
         tracker = LatestVersionTracker(endpoint: configuration.redis, logger: logger)
         resolver = ModelResolver(store: store, cache: cache, tracker: tracker, logger: logger)
-        // The prediction log has a connection of its own that does not wait for its commits to reach disk:
-        // a crash may lose the last moments of the log, never a model, and Postgres does far less work per row.
+        // The prediction log has a connection of its own.
         var logConfiguration = storeConfiguration
         logConfiguration.poolSize = 1
-        logConfiguration.sessionSettings = ["synchronous_commit = off"]
         recorder = PredictionRecorder(
             log: PostgresPredictionLog(configuration: logConfiguration),
             statisticsStore: PostgresModelStore(configuration: logConfiguration, logger: logger),
