@@ -46,22 +46,22 @@ public final class PredictionRecorder: Sendable {
         /// Records the writer has out of the buffer during a pass (taken, open or in doubt), still pending.
         var inPass = 0
         /// Sent into the open write and not yet committed (the writer's, kept here between passes).
-        var uncommitted: [PredictionRecord] = []
+        var uncommitted = PredictionRecordChunks()
         /// When the open write took its first records.
         var openedAt: ContinuousClock.Instant?
         /// The open write.
         var write: PredictionLogWriteID?
         /// A write whose commit got no answer, and its records: older than anything in `pending`.
-        var inDoubt: (write: PredictionLogWriteID, records: [PredictionRecord])?
+        var inDoubt: (write: PredictionLogWriteID, records: PredictionRecordChunks)?
     }
 
     /// What one pass of the writer takes from the buffer.
     private struct Pass {
         var taken: [PredictionRecord]
-        var uncommitted: [PredictionRecord]
+        var uncommitted: PredictionRecordChunks
         var openedAt: ContinuousClock.Instant?
         var write: PredictionLogWriteID?
-        var inDoubt: (write: PredictionLogWriteID, records: [PredictionRecord])?
+        var inDoubt: (write: PredictionLogWriteID, records: PredictionRecordChunks)?
     }
 
     private let log: any PredictionLogWriter
@@ -151,7 +151,7 @@ public final class PredictionRecorder: Sendable {
                 swap(&fresh, &buffer.pending)
                 let pass = Pass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write, inDoubt: buffer.inDoubt)
                 buffer.inPass = pass.taken.count + pass.uncommitted.count + (pass.inDoubt?.records.count ?? 0)
-                buffer.uncommitted = []
+                buffer.uncommitted = PredictionRecordChunks()
                 buffer.openedAt = nil
                 buffer.write = nil
                 buffer.inDoubt = nil
@@ -203,8 +203,8 @@ public final class PredictionRecorder: Sendable {
     /// One pass against the log: settles a write in doubt, sends what was taken, and commits when due (or
     /// `commitNow`). Leaves in `pass` what stays open or in doubt.
     /// - Returns: the records committed, those to put back in front of the buffer, and the failure, if any.
-    private func write(_ pass: inout Pass, commitNow: Bool) -> (committed: [PredictionRecord], retry: [PredictionRecord], failure: (any Error)?) {
-        var committed: [PredictionRecord] = []
+    private func write(_ pass: inout Pass, commitNow: Bool) -> (committed: PredictionRecordChunks, retry: [PredictionRecord], failure: (any Error)?) {
+        var committed = PredictionRecordChunks()
         // A write in doubt is settled first: its records are older than the rest, and go first if sent again.
         if let doubt = pass.inDoubt {
             do {
@@ -215,13 +215,13 @@ public final class PredictionRecorder: Sendable {
                 if wasCommitted {
                     committed = doubt.records
                 } else {
-                    pass.taken = doubt.records + pass.taken
+                    pass.taken = doubt.records.array + pass.taken
                 }
             } catch {
                 if !(error is PredictionLogInDoubt) { log.abandon() }
                 let retry = pass.taken
                 pass.taken = []
-                return ([], retry, error)
+                return (PredictionRecordChunks(), retry, error)
             }
         }
         var sent = 0
@@ -235,26 +235,27 @@ public final class PredictionRecorder: Sendable {
                 // The write was never sent to be committed: it is rolled back, and everything it held goes again
                 // (earlier passes' records, and this pass's, sent or not).
                 log.abandon()
-                let retry = pass.uncommitted + pass.taken
-                pass.uncommitted = []
+                let retry = pass.uncommitted.array + pass.taken
+                pass.uncommitted = PredictionRecordChunks()
                 pass.openedAt = nil
                 pass.write = nil
                 return (committed, retry, error)
             }
         }
-        pass.uncommitted.append(contentsOf: pass.taken)
+        pass.uncommitted.append(pass.taken)
         guard let openWrite = pass.write, let opened = pass.openedAt, !pass.uncommitted.isEmpty,
               commitNow || pass.taken.isEmpty || ContinuousClock.now - opened >= .milliseconds(configuration.commitIntervalMilliseconds) else {
             return (committed, [], nil)
         }
         defer {
-            pass.uncommitted = []
+            pass.uncommitted = PredictionRecordChunks()
             pass.openedAt = nil
             pass.write = nil
         }
         do {
             try log.commit()
-            return (committed + pass.uncommitted, [], nil)
+            committed.append(contentsOf: pass.uncommitted)
+            return (committed, [], nil)
         } catch {
             // The server may have committed it and lost only the answer: the next pass asks before sending again.
             log.abandon()
