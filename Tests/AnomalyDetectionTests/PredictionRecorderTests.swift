@@ -265,6 +265,42 @@ struct PredictionRecorderTests {
         #expect(recorder.counts.pending == 0 && log.inner.state.withLock { $0.committed } == Array(0..<60))
     }
 
+    @Test("A full buffer drops new records and counts them; the records it holds are written once Postgres is back")
+    func fullBufferDropsAndCounts() async throws {
+        let log = MemoryLog(failAlways: true)
+        var configuration = PredictionRecorder.Configuration()
+        configuration.capacity = 10
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), configuration: configuration, logger: Logger(label: "test"))
+        recorder.start()
+        record(recorder, 0..<25)
+        #expect(recorder.counts.dropped == 15 && recorder.counts.pending == 10)
+        try await waitUntil { log.state.withLock { $0.appends.count } >= 2 }
+        record(recorder, 25..<30)
+        #expect(recorder.counts.dropped == 20 && recorder.counts.pending == 10, "failed passes give nothing back")
+        log.state.withLock { $0.failAlways = false }
+        try await waitUntil { recorder.counts.written == 10 }
+        recorder.flush(deadline: .now + .seconds(2))
+        #expect(log.state.withLock { $0.committed } == Array(0..<10))
+        #expect(recorder.counts.dropped == 20 && recorder.counts.pending == 0)
+    }
+
+    @Test("Records out with a stuck writer count against the capacity: the buffer does not fill again behind them")
+    func recordsInAStuckPassCountAgainstTheCapacity() async throws {
+        let log = HeldLog()
+        var configuration = PredictionRecorder.Configuration()
+        configuration.capacity = 10
+        let recorder = PredictionRecorder(log: log, statisticsStore: StatisticsSink(), configuration: configuration, logger: Logger(label: "test"))
+        record(recorder, 0..<8)
+        recorder.start()
+        try await waitUntil { log.entered.load(ordering: .relaxed) == 1 }
+        record(recorder, 8..<13)
+        #expect(recorder.counts.pending == 10 && recorder.counts.dropped == 3)
+        log.released.store(true, ordering: .relaxed)
+        try await waitUntil { recorder.counts.written == 10 }
+        recorder.flush(deadline: .now + .seconds(2))
+        #expect(log.inner.state.withLock { $0.committed } == Array(0..<10))
+    }
+
     @Test("A failed append is sent again after a pause, in order, once")
     func failedAppendIsRetried() async throws {
         let log = MemoryLog(failNext: 1)

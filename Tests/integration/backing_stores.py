@@ -240,6 +240,26 @@ class RedisServer:
                 reply += chunk
         return reply.split(b"\r\n", 1)[0].decode()
 
+    def get(self, key):
+        """GET key: the value as text, or None when Redis has no such key."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(f"*2\r\n$3\r\nGET\r\n${len(key.encode())}\r\n{key}\r\n".encode())
+            reply = b""
+            while True:
+                head, _, rest = reply.partition(b"\r\n")
+                if _ and head.startswith(b"$"):
+                    length = int(head[1:])
+                    if length < 0:
+                        return None
+                    if len(rest) >= length + 2:
+                        return rest[:length].decode()
+                elif _:
+                    raise RuntimeError(f"GET {key}: {head!r}")
+                chunk = s.recv(65536)
+                if not chunk:
+                    raise RuntimeError(f"GET {key}: connection closed after {reply!r}")
+                reply += chunk
+
     def pause(self):
         """A hung server (SIGSTOP): connections are accepted by the kernel, nothing answers."""
         self.proc.send_signal(signal.SIGSTOP)

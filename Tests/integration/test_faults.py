@@ -99,6 +99,10 @@ def test_redis_down_predicts_and_fits_still_work_then_recover(svc, redis):
 
     for service in (svc.inference, svc.training):
         wait_status(service.port, {"ok"}, 10, service.name)
+    # Redis came back empty: the fits acknowledged during the outage are published to it again
+    poll(lambda: (redis.get(f"ad:latest:{cached}") == "2", redis.get(f"ad:latest:{cached}")), timeout=10,
+         message="the latest pointer of the fit made during the outage in Redis")
+    assert json.loads(redis.get(f"ad:model:{cached}:2"))["version"] == 2
     # the fit made during the outage must not be hidden behind a stale cache
     body = predict(svc.inference.port, cached, 30.0)
     assert body["model_version"] == "v2" and body["z_score"] == 0.0, f"after Redis came back: {body!r}"
@@ -363,6 +367,7 @@ def test_every_answered_predict_is_logged_once_across_a_postgres_crash_under_loa
     def rows():
         return int(pg.psql(f"SELECT count(*) FROM predictions WHERE series_id = '{sid}'"))
 
+    counted = get(svc.inference.port, "/healthcheck").json["prediction_log"]
     thread = threading.Thread(target=stream, daemon=True)
     thread.start()
     try:
@@ -376,12 +381,14 @@ def test_every_answered_predict_is_logged_once_across_a_postgres_crash_under_loa
         thread.join(15)
     assert not failures, f"predicts of a model in memory failed around the crash: {failures[:5]}"
     assert len(answered) > 3_000
-    poll(lambda: (get(svc.inference.port, "/healthcheck").json["prediction_log"]["pending"] == 0, None), timeout=20,
-         interval=0.25, message="the prediction log caught up")
+    log = poll(lambda: ((h := get(svc.inference.port, "/healthcheck").json["prediction_log"])["pending"] == 0, h),
+               timeout=20, interval=0.25, message="the prediction log caught up")
     logged, distinct = (int(x) for x in pg.psql(
         f"SELECT count(*), count(DISTINCT ts) FROM predictions WHERE series_id = '{sid}'").split("|"))
     assert distinct == logged, f"{logged - distinct} predictions logged twice"
+    assert log["dropped"] == counted["dropped"], "records dropped"
     assert logged == len(answered), f"{len(answered)} predicts answered, {logged} logged ({len(answered) - logged} lost)"
+    assert log["written"] - counted["written"] == logged, f"counted {log['written'] - counted['written']} as written, {logged} in the log"
 
 
 def test_both_restored_for_whatever_runs_next(svc, pg, redis):

@@ -123,6 +123,46 @@ def test_metrics_are_prometheus_text_on_every_service(svc):
     assert "predict" in get(svc.inference.port, "/metrics").text.lower(), "no predictions metric on inference"
 
 
+def metric(port, name, **labels):
+    """The value of one sample of /metrics, or None when the line is missing."""
+    sample = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    for line in get(port, "/metrics").text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def test_predicts_of_a_model_in_memory_read_neither_redis_nor_postgres(svc):
+    """The hot path's promise: once a model is in memory, predicts of its latest version and of a pinned one
+    make no network round trip. /metrics counts where each model lookup was answered from."""
+    sid = new_series_id("in-memory")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    fit(svc.training.port, sid, timestamps(4), values_around(20))
+    assert predict(svc.inference.port, sid, 20.0)["model_version"] == "v2"  # first sight may read the stores
+    assert predict(svc.inference.port, sid, 10.0, version=1)["model_version"] == "v1"
+    sources = ("memory", "redis", "postgres")
+    before = {source: metric(svc.inference.port, "anomaly_model_lookups_total", source=source) or 0 for source in sources}
+    for _ in range(100):
+        assert predict(svc.inference.port, sid, 23.0)["model_version"] == "v2"
+        assert predict(svc.inference.port, sid, 13.0, version="v1")["model_version"] == "v1"
+    after = {source: metric(svc.inference.port, "anomaly_model_lookups_total", source=source) or 0 for source in sources}
+    assert after["memory"] - before["memory"] == 200, (before, after)
+    assert after["redis"] == before["redis"] and after["postgres"] == before["postgres"], (before, after)
+
+
+def test_prediction_log_counts_in_metrics_match_health(svc):
+    """Written, pending and dropped records of the prediction log are in /metrics, as in /healthcheck."""
+    sid = new_series_id("log-metrics")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    for k in range(20):
+        predict(svc.inference.port, sid, 10.0, timestamp=1_000 + k)
+    log = poll(lambda: ((h := get(svc.inference.port, "/healthcheck").json["prediction_log"])["pending"] == 0, h),
+               timeout=10, message="the prediction log caught up")
+    assert log["written"] >= 20
+    for name, key in (("written", "written"), ("pending", "pending"), ("dropped", "dropped")):
+        assert metric(svc.inference.port, f"anomaly_prediction_records_{name}") == log[key], name
+
+
 def test_models_pagination_walks_every_series_once(svc):
     prefix = new_series_id("page")
     ours = [f"{prefix}-{i}" for i in range(5)]

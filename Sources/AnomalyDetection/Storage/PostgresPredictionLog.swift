@@ -49,7 +49,7 @@ public final class PostgresPredictionLog: PredictionLogWriter {
     let settleTimeout: Duration
 
     /// - Parameter configuration: where Postgres is and how long to wait for it; its session settings apply
-    ///   (the log's connection commits asynchronously). A COPY is open for about a commit interval, so the
+    ///   (commits are synchronous: a record counted as written is on disk). A COPY is open for about a commit interval, so the
     ///   statement timeout only ends one that waits on a lock (the server would go on waiting after this
     ///   process gave up and reconnected, one backend per attempt).
     public init(configuration: PostgresModelStore.Configuration) {

@@ -53,6 +53,11 @@ public final class PredictionRecorder: Sendable {
         var write: PredictionLogWriteID?
         /// A write whose commit got no answer, and its records: older than anything in `pending`.
         var inDoubt: (write: PredictionLogWriteID, records: PredictionRecordChunks)?
+
+        /// Every record held in memory and not yet written: buffered, out with the writer, open or in doubt.
+        /// `capacity` bounds this, not `pending` alone, so a pass stuck on a hung Postgres cannot let the
+        /// buffer fill again behind it.
+        var held: Int { pending.count + inPass + uncommitted.count + (inDoubt?.records.count ?? 0) }
     }
 
     /// What one pass of the writer takes from the buffer.
@@ -104,7 +109,7 @@ public final class PredictionRecorder: Sendable {
     /// Queues one record; never blocks on I/O.
     public func record(_ record: PredictionRecord) {
         buffer.withLock { buffer in
-            if buffer.pending.count >= configuration.capacity {
+            if buffer.held >= configuration.capacity {
                 buffer.dropped += 1
             } else {
                 buffer.pending.append(record)
@@ -119,7 +124,7 @@ public final class PredictionRecorder: Sendable {
 
     /// Records dropped because the buffer was full, written (committed), and still waiting (sent or not).
     public var counts: (dropped: Int, written: Int, pending: Int) {
-        buffer.withLock { ($0.dropped, $0.written, $0.pending.count + $0.inPass + $0.uncommitted.count + ($0.inDoubt?.records.count ?? 0)) }
+        buffer.withLock { ($0.dropped, $0.written, $0.held) }
     }
 
     /// Stops the thread and writes everything left, giving up at `deadline`.
@@ -177,7 +182,7 @@ public final class PredictionRecorder: Sendable {
                 buffer.inDoubt = pass.inDoubt
                 if !retry.isEmpty {
                     // Older records go back in front; what no longer fits is dropped and counted.
-                    let room = max(0, configuration.capacity - buffer.pending.count)
+                    let room = max(0, configuration.capacity - buffer.held)
                     let kept = retry.prefix(room)
                     buffer.dropped += retry.count - kept.count
                     buffer.pending.insert(contentsOf: kept, at: 0)
