@@ -77,7 +77,7 @@ public struct ServiceRunner {
             do {
                 try Server.checkAvailable(host: configuration.host, port: configuration.port)
             } catch {
-                Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port): \(error)")
+                Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port) (HOST, \(service.uppercased())_PORT or --port): \(error)")
             }
             afterShutdown = try prepare(&router, environment, logger)
         } catch {

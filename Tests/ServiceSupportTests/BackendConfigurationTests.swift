@@ -27,13 +27,17 @@ struct BackendConfigurationTests {
     @Test func redisFromURLOrHostAndPort() throws {
         #expect(try ServiceEnvironment(["REDIS_URL": "redis://cache:7000/1"]).backendConfiguration().redis == RedisEndpoint(host: "cache", port: 7000, database: 1))
         #expect(try ServiceEnvironment(["REDIS_HOST": "r", "REDIS_PORT": "6390"]).backendConfiguration().redis == RedisEndpoint(host: "r", port: 6390))
+        for host in ["redis", "cache-1.internal", "10.0.0.7", "::1", "fe80::1"] {
+            #expect(try ServiceEnvironment(["REDIS_HOST": host]).backendConfiguration().redis.host == host)
+        }
     }
 
     @Test("Bad values name their variable", arguments: [
         ("DATABASE_URL", "host=db port"), ("REDIS_URL", "http://cache"), ("REDIS_PORT", "0"),
         ("DB_POOL_SIZE", "0"), ("MIN_TRAINING_POINTS", "1"), ("ENVIRONMENT", "staging"),
         ("PREDICTION_LOG_RETENTION_HOURS", "-1"), ("PREDICTION_LOG_RETENTION_HOURS", "7d"),
-        ("PREDICTION_LOG_PRUNE_INTERVAL_SECONDS", "0"),
+        ("PREDICTION_LOG_PRUNE_INTERVAL_SECONDS", "0"), ("REDIS_HOST", "localhost:6379"), ("REDIS_HOST", "redis://cache"),
+        ("REDIS_HOST", "cache 2"),
     ])
     func badValuesNameTheirVariable(variable: String, value: String) {
         do {

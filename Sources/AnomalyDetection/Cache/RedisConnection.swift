@@ -26,7 +26,7 @@ public final class RedisConnection: @unchecked Sendable {
         self.context = context
         redisSetTimeout(context, timeout)
         if let password = endpoint.password {
-            try expectOK(command(["AUTH", password]))
+            try expectOK(command(endpoint.username.map { ["AUTH", $0, password] } ?? ["AUTH", password]))
         }
         if endpoint.database != 0 {
             try expectOK(command(["SELECT", String(endpoint.database)]))

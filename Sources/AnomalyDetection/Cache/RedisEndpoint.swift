@@ -1,15 +1,32 @@
-/// Where Redis listens: from `REDIS_URL` (`redis://[:password@]host[:port][/db]`) or `REDIS_HOST`/`REDIS_PORT`.
+/// Where Redis listens: from `REDIS_URL` (`redis://[[user]:password@]host[:port][/db]`) or `REDIS_HOST`/`REDIS_PORT`.
 public struct RedisEndpoint: Sendable, Equatable {
     public var host: String
     public var port: Int
+    /// The ACL user (Redis 6 and later); nil authenticates as the default user.
+    public var username: String?
     public var password: String?
     public var database: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 6379, password: String? = nil, database: Int = 0) {
+    public init(host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil, database: Int = 0) {
         self.host = host
         self.port = port
+        self.username = username
         self.password = password
         self.database = database
+    }
+
+    /// Whether `text` can be a `REDIS_HOST`: a host name or an IPv4 or IPv6 address, with no scheme, port,
+    /// path or spaces (`localhost:6379` or `redis://cache` would otherwise be looked up as names, and fail at
+    /// every connection attempt instead of at start-up).
+    public static func isHost(_ text: String) -> Bool {
+        guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+        if text.contains(":") {
+            // An IPv6 address: hex digits, colons and dots only (no brackets, no port).
+            return text.utf8.allSatisfy { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }
+        }
+        return text.utf8.allSatisfy { byte in
+            (byte >= 48 && byte <= 57) || (byte | 0x20 >= 97 && byte | 0x20 <= 122) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+        }
     }
 
     /// Parses a `redis://` URL.
@@ -26,10 +43,17 @@ public struct RedisEndpoint: Sendable, Equatable {
             }
             rest = rest[..<slash]
         }
+        var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
-            password = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).last.map(String.init)
+            if let colon = credentials.firstIndex(of: ":") {
+                username = String(credentials[..<colon])
+                password = String(credentials[credentials.index(after: colon)...])
+            } else {
+                password = String(credentials)  // redis://secret@host: a password alone, as redis-cli reads it
+            }
+            if username?.isEmpty == true { username = nil }
             if password?.isEmpty == true { password = nil }
             rest = rest[rest.index(after: at)...]
         }
@@ -42,6 +66,6 @@ public struct RedisEndpoint: Sendable, Equatable {
         }
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty else { return nil }
-        self.init(host: host, port: port, password: password, database: database)
+        self.init(host: host, port: port, username: username, password: password, database: database)
     }
 }

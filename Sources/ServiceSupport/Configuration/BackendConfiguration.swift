@@ -43,12 +43,16 @@ extension ServiceEnvironment {
         let redis: RedisEndpoint
         if let url = self["REDIS_URL"] {
             guard let endpoint = RedisEndpoint(url: url) else {
-                throw ConfigurationError(variable: "REDIS_URL", value: Self.redacted(url), expected: "redis://[:password@]host[:port][/db]")
+                throw ConfigurationError(variable: "REDIS_URL", value: Self.redacted(url), expected: "redis://[[user]:password@]host[:port][/db]")
             }
             redis = endpoint
         } else {
+            let host = self["REDIS_HOST"] ?? BackendConfiguration.defaultRedis.host
+            guard RedisEndpoint.isHost(host) else {
+                throw ConfigurationError(variable: "REDIS_HOST", value: host, expected: "a host name or IP address alone (the port goes in REDIS_PORT; a redis:// URL in REDIS_URL)")
+            }
             redis = RedisEndpoint(
-                host: self["REDIS_HOST"] ?? BackendConfiguration.defaultRedis.host,
+                host: host,
                 port: try integer("REDIS_PORT", default: BackendConfiguration.defaultRedis.port, in: 1...65_535)
             )
         }
