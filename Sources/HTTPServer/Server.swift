@@ -122,13 +122,17 @@ public final class Server: Sendable {
     }
 
     /// Starts, waits for SIGTERM or SIGINT, then shuts down gracefully.
+    /// - Returns: when the signal arrived, from which the caller times what it still has to do before exiting.
     /// - Throws: what `start()` throws.
-    public func run() throws {
+    @discardableResult
+    public func run() throws -> ContinuousClock.Instant {
         let signals = TerminationSignals()
         try start()
         let received = signals.wait()
+        let signalled = ContinuousClock.now
         logger.info("shutting down", metadata: ["signal": "\(received)", "grace_seconds": "\(shared.configuration.shutdownGracePeriod)"])
         shutdown()
+        return signalled
     }
 }
 

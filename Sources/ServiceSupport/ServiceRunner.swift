@@ -84,13 +84,20 @@ public struct ServiceRunner {
             Self.exit(message: "\(service)-service: \(error)")
         }
         let server = Server(configuration: configuration, router: router, logger: logger)
+        let signalled: ContinuousClock.Instant
         do {
-            try server.run()
+            signalled = try server.run()
         } catch let error as SocketError {
-            Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port) (HOST, \(service.uppercased())_PORT or --port): \(error)")
         }
-        afterShutdown?(.now + configuration.shutdownGracePeriod)
+        // In-flight requests and writing out the prediction log share the grace period, so that the whole
+        // shutdown fits in it (plus at most one reply timeout for a call under way): a container manager's stop
+        // timeout set above it is then never reached. The log gets at least `minimumFlushTime` after the last request.
+        afterShutdown?(max(signalled + configuration.shutdownGracePeriod, .now + Self.minimumFlushTime))
     }
+
+    /// The least time the prediction log and statistics get to be written out once requests are done.
+    static let minimumFlushTime: Duration = .seconds(2)
 
     private static func exit(message: String) -> Never {
         FileHandle.standardError.write(Data((message + "\n").utf8))

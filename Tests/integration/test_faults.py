@@ -391,6 +391,32 @@ def test_every_answered_predict_is_logged_once_across_a_postgres_crash_under_loa
     assert log["written"] - counted["written"] == logged, f"counted {log['written'] - counted['written']} as written, {logged} in the log"
 
 
+def test_sigterm_with_postgres_hung_exits_within_the_grace_period(svc, pg):
+    """A shutdown while Postgres hangs: the prediction log and the request statistics cannot be written. Giving
+    up on them fits in the grace period counted from SIGTERM plus one reply timeout (3 s, the statistics write
+    under way, which shutdown now waits for instead of exiting in its middle), and what was not written is
+    logged. The grace period is 1 s here; compose's stop timeout is 20 s for the default 10."""
+    sid = new_series_id("hung-shutdown")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    doomed = svc.start("inference", name="inference-hung-shutdown", env={"SHUTDOWN_GRACE_SECONDS": "1"})
+    for k in range(20):
+        assert predict(doomed.port, sid, 10.0, timestamp=5_000 + k)["model_version"] == "v1"
+    pg.pause()
+    try:
+        for k in range(20, 40):
+            assert predict(doomed.port, sid, 10.0, timestamp=5_000 + k)["model_version"] == "v1"
+        time.sleep(0.5)
+        started = time.monotonic()
+        code = doomed.stop(timeout=30, expect_code=None)
+        elapsed = time.monotonic() - started
+    finally:
+        pg.resume()
+    assert code == 0, f"exit code {code}:\n{doomed.logs()}"
+    print(f"exited {elapsed:.2f}s after SIGTERM")
+    assert elapsed < 1 + 3 + 1, f"exited {elapsed:.1f}s after SIGTERM with a 1-s grace period:\n{doomed.logs()}"
+    assert "not written at shutdown" in doomed.logs(200), doomed.logs()
+
+
 def test_both_restored_for_whatever_runs_next(svc, pg, redis):
     assert pg.running and redis.running
     sid = new_series_id("after-faults")

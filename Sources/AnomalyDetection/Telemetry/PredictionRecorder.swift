@@ -131,7 +131,7 @@ public final class PredictionRecorder: Sendable {
     public func flush(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
         writePending(until: deadline)
-        statistics.flush()
+        statistics.flush(deadline: deadline)
         let left = counts.pending
         if left > 0 {
             logger.warning("prediction records not written at shutdown", metadata: ["count": "\(left)"])

@@ -10,6 +10,9 @@ public final class StatisticsWriter: Sendable {
     private let logger: Logger
     private let pending: Mutex<RequestStatistics>
     private let stopped = Atomic<Bool>(false)
+    /// Held for a whole write, so that `flush` waits for one the thread has under way instead of exiting in the
+    /// middle of it (its transaction would then roll back, and its counts be lost).
+    private let writing = Mutex(())
 
     public init(kind: String, store: any ModelStore, logger: Logger) {
         self.kind = kind
@@ -35,13 +38,26 @@ public final class StatisticsWriter: Sendable {
         pending.withLock { $0.add(records) }
     }
 
-    /// Stops the thread and writes what is left.
-    public func flush() {
+    /// Stops the thread and writes what is left, after any write the thread has under way; nothing is written
+    /// once `deadline` has passed (what is left is then logged as not written).
+    public func flush(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
-        write()
+        writing.withLock { _ in
+            guard ContinuousClock.now < deadline else { return }
+            writePending()
+        }
+        let left = pending.withLock { $0.count }
+        if left > 0 {
+            logger.warning("request statistics not written at shutdown", metadata: ["kind": "\(kind)", "requests": "\(left)"])
+        }
     }
 
     private func write() {
+        writing.withLock { _ in writePending() }
+    }
+
+    /// Call holding `writing`.
+    private func writePending() {
         let taken = pending.withLock { statistics in
             let taken = statistics
             statistics = RequestStatistics(kind: kind)

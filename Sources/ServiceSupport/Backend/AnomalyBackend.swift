@@ -83,8 +83,8 @@ public final class AnomalyBackend: Sendable {
         stopped.store(true, ordering: .relaxed)
         retention?.stop()
         recorder.flush(deadline: deadline)
-        fitStatistics.flush()
-        try? latency.publish(to: redis)
+        fitStatistics.flush(deadline: deadline)
+        if ContinuousClock.now < deadline { try? latency.publish(to: redis) }
         latency.stop()
         tracker.stop()
     }

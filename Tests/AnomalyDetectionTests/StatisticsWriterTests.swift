@@ -1,0 +1,70 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+@testable import AnomalyDetection
+
+@Suite("Request statistics writer", .serialized)
+struct StatisticsWriterTests {
+    /// A store whose writes wait until the test lets them go on, and that keeps the counts it was given.
+    final class HeldStore: ModelStore {
+        let recorded = Mutex<[Int]>([])
+        let entered = Atomic<Int>(0)
+        let released = Atomic<Bool>(false)
+
+        func record(_ statistics: RequestStatistics) throws {
+            entered.add(1, ordering: .relaxed)
+            while !released.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.002) }
+            recorded.withLock { $0.append(statistics.count) }
+        }
+
+        func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
+        func latest(for seriesID: String) throws -> StoredModel? { nil }
+        func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }
+        func versions(of seriesID: String) throws -> [StoredModel] { [] }
+        func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int) { ([], 0) }
+        func seriesCount() throws -> Int { 0 }
+        func ping() throws {}
+    }
+
+    final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    @Test("Flush waits for a write the thread has under way, then writes what came after it")
+    func flushWaitsForAWriteUnderWay() async throws {
+        let store = HeldStore()
+        let writer = StatisticsWriter(kind: "fit", store: store, logger: Logger(label: "test"))
+        for _ in 0..<3 { writer.add(latencyMicroseconds: 100) }
+        writer.start(intervalSeconds: 0.01)
+        for _ in 0..<300 where store.entered.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        writer.add(latencyMicroseconds: 100)
+        let flushed = Flag()
+        let flusher = Thread {
+            writer.flush(deadline: .now + .seconds(5))
+            flushed.value.store(true, ordering: .releasing)
+        }
+        flusher.start()
+        try await Task.sleep(for: .milliseconds(100))
+        let returnedEarly = flushed.value.load(ordering: .acquiring)
+        #expect(!returnedEarly, "flush returned while a write was under way")
+        store.released.store(true, ordering: .relaxed)
+        for _ in 0..<300 where !flushed.value.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+        let returned = flushed.value.load(ordering: .acquiring)
+        #expect(returned)
+        #expect(store.recorded.withLock { $0 } == [3, 1])
+    }
+
+    @Test("Past its deadline, flush writes nothing")
+    func flushPastItsDeadlineWritesNothing() {
+        let store = HeldStore()
+        store.released.store(true, ordering: .relaxed)
+        let writer = StatisticsWriter(kind: "fit", store: store, logger: Logger(label: "test"))
+        writer.add(latencyMicroseconds: 100)
+        writer.flush(deadline: .now - .seconds(1))
+        let entered = store.entered.load(ordering: .relaxed)
+        #expect(entered == 0)
+        writer.flush(deadline: .now + .seconds(1))
+        #expect(store.recorded.withLock { $0 } == [1])
+    }
+}
