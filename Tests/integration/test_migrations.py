@@ -2,6 +2,7 @@
 row into one packed bytea, and must keep every prediction, bit for bit, with its batch id, time and counts."""
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -149,3 +150,42 @@ def test_a_service_whose_migration_waits_serves_meanwhile(make_services, pg):
     poll(lambda: ((r := get(training.port, "/readyz")).status == 200, r), timeout=15, interval=0.25,
          message="ready once the migration is done")
     assert old("SELECT max(version) FROM schema_migrations") == str(max(migrations))
+
+
+def test_services_starting_together_on_an_empty_database_migrate_it_once(make_services, pg):
+    """Several processes starting at once on an empty database (a deploy that starts every service, or
+    replicas): one runs each migration, the others wait for it and find it done. Each migration is recorded
+    once, every process becomes ready, and the schema works."""
+    database = "started_together"
+    pg.psql(f"DROP DATABASE IF EXISTS {database}")
+    pg.psql(f"CREATE DATABASE {database}")
+    url = f"postgresql://postgres@127.0.0.1:{pg.port}/{database}"
+    services = make_services(training=False, inference=False)
+    kinds = ["training", "inference", "training", "inference", "monitoring"]
+    started, failures = [], []
+
+    def start(kind):
+        try:
+            started.append(services.start(kind, env={"DATABASE_URL": url}, timeout=60))
+        except Exception as error:  # reported below, with the others
+            failures.append(f"{kind}: {error}")
+
+    threads = [threading.Thread(target=start, args=(kind,)) for kind in kinds]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert not failures, failures
+    assert len(started) == len(kinds)
+    run = lambda sql: pg.psql(sql, database=database)
+    shipped = sorted(shipped_migrations())
+    assert run("SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations") == ",".join(map(str, shipped))
+    # One process applied them all; none failed one and retried.
+    logs = [service.logs(400) for service in started]
+    assert sum(log.count("applying a schema migration") for log in logs) == len(shipped), logs
+    assert not any("cannot migrate the schema yet" in log for log in logs), logs
+    sid = new_series_id("together")
+    training = next(s for s in started if s.kind == "training")
+    inference = next(s for s in started if s.kind == "inference")
+    assert fit(training.port, sid, timestamps(4), [1.0, 2.0, 3.0, 4.0])["version"] == "v1"
+    assert predict(inference.port, sid, 2.5)["model_version"] == "v1"
