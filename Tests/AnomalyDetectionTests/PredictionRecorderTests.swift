@@ -109,7 +109,7 @@ struct PredictionRecorderTests {
 
     final class StatisticsSink: ModelStore {
         let predictions = Mutex(0)
-        func record(_ statistics: RequestStatistics) throws { predictions.withLock { $0 += statistics.count } }
+        func record(_ statistics: RequestStatistics, writeID: UUID) throws { predictions.withLock { $0 += statistics.count } }
         func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
         func latest(for seriesID: String) throws -> StoredModel? { nil }
         func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }

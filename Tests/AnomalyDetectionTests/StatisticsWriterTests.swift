@@ -12,7 +12,7 @@ struct StatisticsWriterTests {
         let entered = Atomic<Int>(0)
         let released = Atomic<Bool>(false)
 
-        func record(_ statistics: RequestStatistics) throws {
+        func record(_ statistics: RequestStatistics, writeID: UUID) throws {
             entered.add(1, ordering: .relaxed)
             while !released.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.002) }
             recorded.withLock { $0.append(statistics.count) }
@@ -53,6 +53,71 @@ struct StatisticsWriterTests {
         let returned = flushed.value.load(ordering: .acquiring)
         #expect(returned)
         #expect(store.recorded.withLock { $0 } == [3, 1])
+    }
+
+    /// A store that applies each write id once, as Postgres does (migration 7), and can fail a write before or
+    /// after committing it.
+    final class OnceStore: ModelStore {
+        struct State {
+            var applied: Set<UUID> = []
+            var counted = 0
+            var calls = 0
+            var failBeforeCommitting = 0
+            var loseAnswers = 0
+        }
+        let state = Mutex(State())
+
+        func record(_ statistics: RequestStatistics, writeID: UUID) throws {
+            try state.withLock { state in
+                state.calls += 1
+                if state.failBeforeCommitting > 0 {
+                    state.failBeforeCommitting -= 1
+                    throw PostgresError(kind: .unavailable, message: "the test store is down")
+                }
+                if state.applied.insert(writeID).inserted { state.counted += statistics.count }
+                if state.loseAnswers > 0 {
+                    state.loseAnswers -= 1
+                    throw PostgresError(kind: .unavailable, message: "the test store lost the answer")
+                }
+            }
+        }
+
+        func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
+        func latest(for seriesID: String) throws -> StoredModel? { nil }
+        func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }
+        func versions(of seriesID: String) throws -> [StoredModel] { [] }
+        func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int) { ([], 0) }
+        func seriesCount() throws -> Int { 0 }
+        func ping() throws {}
+    }
+
+    @Test("A write whose answer was lost after it committed is sent again with its id, and counted once")
+    func lostAnswerIsCountedOnce() {
+        let store = OnceStore()
+        store.state.withLock { $0.loseAnswers = 1 }
+        let writer = StatisticsWriter(kind: "fit", store: store, logger: Logger(label: "test"))
+        for _ in 0..<3 { writer.add(latencyMicroseconds: 100) }
+        writer.flush(deadline: .now + .seconds(1))
+        for _ in 0..<2 { writer.add(latencyMicroseconds: 100) }
+        writer.flush(deadline: .now + .seconds(1))
+        let state = store.state.withLock { $0 }
+        #expect(state.counted == 5, "\(state.counted) requests counted for 5")
+        #expect(state.calls == 3 && state.applied.count == 2)
+    }
+
+    @Test("A write that failed is sent again before anything newer, and nothing is lost")
+    func failedWriteIsSentAgainFirst() {
+        let store = OnceStore()
+        store.state.withLock { $0.failBeforeCommitting = 2 }
+        let writer = StatisticsWriter(kind: "fit", store: store, logger: Logger(label: "test"))
+        for _ in 0..<3 { writer.add(latencyMicroseconds: 100) }
+        writer.flush(deadline: .now + .seconds(1))
+        writer.add(latencyMicroseconds: 100)
+        writer.flush(deadline: .now + .seconds(1))
+        #expect(store.state.withLock { $0.counted } == 0, "the failed write is tried again first, and fails again")
+        writer.flush(deadline: .now + .seconds(1))
+        let state = store.state.withLock { $0 }
+        #expect(state.counted == 4 && state.applied.count == 2 && state.calls == 4, "\(state)")
     }
 
     @Test("Past its deadline, flush writes nothing")

@@ -19,18 +19,13 @@ struct LatencyBucketsTests {
         #expect(LatencyBuckets().percentile(0.95) == nil)
     }
 
-    @Test func statisticsMergeAsIfRecordedTogether() {
+    @Test func statisticsCountRequestsAnomaliesAndSeries() {
         let records = (0..<10).map { (index: Int) -> PredictionRecord in
             let series = index % 2 == 0 ? "a" : "b"
             return PredictionRecord(seriesID: series, version: 1, timestamp: Int64(index), value: 1, anomaly: index % 3 == 0, zScore: 0, latencyMicroseconds: Float(index * 10))
         }
         var together = RequestStatistics(kind: "predict")
         records.forEach { together.add($0) }
-        var first = RequestStatistics(kind: "predict"), second = RequestStatistics(kind: "predict")
-        records.prefix(4).forEach { first.add($0) }
-        records.dropFirst(4).forEach { second.add($0) }
-        first.merge(second)
-        #expect(first == together)
         #expect(together.count == 10 && together.anomalies == 4)
         #expect(together.series["a"]?.predictions == 5 && together.series["a"]?.anomalies == 2)
         #expect(together.series["b"]?.lastAnomalyTimestamp == 9)

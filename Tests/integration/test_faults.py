@@ -302,6 +302,35 @@ def test_a_log_commit_answered_too_late_is_written_once(svc, pg):
         pg.psql("DROP TRIGGER IF EXISTS test_slow_commit ON prediction_batches; DROP FUNCTION IF EXISTS test_slow_commit();")
 
 
+def test_a_statistics_write_answered_too_late_is_counted_once(svc, pg):
+    """The per-series totals the dashboard shows (`series_stats`) are written by their own writer, once a second.
+    A write whose commit outlasts the 3-s reply timeout, then is applied: the writer sends it again with the
+    same id (migration 7), and Postgres adds it only once. A deferred trigger holds the first commit that
+    touches this series 4.5 s. Before session 10 the write was merged back and counted twice."""
+    sid = new_series_id("late-stats")
+    fit(svc.training.port, sid, timestamps(4), values_around(10))
+    pg.psql(f"""
+        CREATE SEQUENCE test_slow_stats;
+        CREATE FUNCTION test_slow_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.series_id = '{sid}' AND nextval('test_slow_stats') = 1 THEN PERFORM pg_sleep(4.5); END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER test_slow_stats AFTER INSERT OR UPDATE ON series_stats
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_stats();""")
+    try:
+        for k in range(5):
+            assert predict(svc.inference.port, sid, 13.0, timestamp=6_000 + k)["z_score"] == 1.0
+        counted = lambda: pg.psql(f"SELECT coalesce(max(predictions), 0) FROM series_stats WHERE series_id = '{sid}'")
+        poll(lambda: (counted() != "0", counted()), timeout=20, interval=0.25, message="the series' totals written")
+        time.sleep(5)  # the retry with the same id, and anything after it, has been sent
+        assert counted() == "5", f"{counted()} predictions counted for 5"
+        assert "request statistics not written; will retry" in svc.inference.logs(100_000), "the write was not held up"
+    finally:
+        pg.psql("DROP TRIGGER IF EXISTS test_slow_stats ON series_stats; DROP FUNCTION IF EXISTS test_slow_stats(); "
+                "DROP SEQUENCE IF EXISTS test_slow_stats;")
+
+
 def test_a_log_commit_stuck_past_the_settle_timeout_is_ended_and_written_once(svc, pg):
     """A commit held far longer (30 s) than the writer waits for a write in doubt (twice the 3-s reply
     timeout): the writer ends that transaction's backend (`pg_terminate_backend`, only while it still runs it),

@@ -36,7 +36,7 @@ def test_schema_has_the_tables_and_columns(svc, pg):
 
 def test_every_migration_is_recorded_once_and_arrays_are_stored_uncompressed(svc, pg):
     versions = pg.psql("SELECT version FROM schema_migrations ORDER BY version").split("\n")
-    assert versions == ["1", "2", "3", "4", "5", "6"], versions
+    assert versions == ["1", "2", "3", "4", "5", "6", "7"], versions
     storage = pg.psql("SELECT attstorage FROM pg_attribute WHERE attrelid = 'prediction_batches'::regclass AND attname = 'records'")
     # 'e' is EXTERNAL: out of line and not compressed (compressing the log cost Postgres 3x the CPU).
     assert storage == "e", storage

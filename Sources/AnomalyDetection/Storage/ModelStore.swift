@@ -1,3 +1,5 @@
+import Foundation
+
 /// The source of truth for models: where fits are committed and every other copy is rebuilt from.
 public protocol ModelStore: Sendable {
     /// Commits a fitted model and its training data under the series' next version, atomically.
@@ -13,8 +15,9 @@ public protocol ModelStore: Sendable {
     func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int)
     /// How many series have at least one model.
     func seriesCount() throws -> Int
-    /// Adds request statistics to the current minute's and, for predictions, to each series' counts.
-    func record(_ statistics: RequestStatistics) throws
+    /// Adds request statistics to the current minute's and, for predictions, to each series' counts, once per
+    /// `writeID`: a write sent again with the same id (its answer was lost) adds nothing the second time.
+    func record(_ statistics: RequestStatistics, writeID: UUID) throws
     /// One round trip, for health checks.
     func ping() throws
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// `ModelStore` on Postgres through a bounded pool of libpq connections.
@@ -110,7 +111,7 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
         return try result.namedRows.first?.int("count") ?? 0
     }
 
-    public func record(_ statistics: RequestStatistics) throws {
+    public func record(_ statistics: RequestStatistics, writeID: UUID) throws {
         guard !statistics.isEmpty else { return }
         let series = statistics.series.sorted { $0.key < $1.key }
         _ = try use {
@@ -124,6 +125,7 @@ public final class PostgresModelStore: ModelStore, PredictionLogStore {
                 .int(Int64(statistics.count)),
                 .int(Int64(statistics.anomalies)),
                 .int8Array(statistics.latency.counts),
+                .text(writeID.uuidString),
             ])
         }
     }
@@ -211,11 +213,18 @@ enum Statements {
 
     /// Adds to the series' counts and to the current minute's row of the kind (latency bucket by bucket).
     /// Series are sorted by the caller, so that concurrent writers lock rows in one order.
+    /// Adds a write's counts only if its id ($9) is new (migration 7); ids older than a day are forgotten (a
+    /// write is retried within seconds to minutes).
     static let recordStatistics = PostgresStatement(name: "record_statistics", sql: """
-        WITH counted AS (
+        WITH claimed AS (
+            INSERT INTO statistics_writes (id) VALUES ($9::uuid) ON CONFLICT (id) DO NOTHING RETURNING id
+        ), forgotten AS (
+            DELETE FROM statistics_writes WHERE written_at < now() - interval '1 day'
+        ), counted AS (
             INSERT INTO series_stats AS st (series_id, predictions, anomalies, last_prediction_at, last_anomaly_at, last_anomaly_ts)
             SELECT c.series_id, c.predictions, c.anomalies, now(), CASE WHEN c.anomalies > 0 THEN now() END, NULLIF(c.last_anomaly_ts, -1)
             FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) AS c (series_id, predictions, anomalies, last_anomaly_ts)
+            WHERE EXISTS (SELECT FROM claimed)
             ON CONFLICT (series_id) DO UPDATE SET
                 predictions = st.predictions + EXCLUDED.predictions,
                 anomalies = st.anomalies + EXCLUDED.anomalies,
@@ -224,7 +233,7 @@ enum Statements {
                 last_anomaly_ts = coalesce(EXCLUDED.last_anomaly_ts, st.last_anomaly_ts)
         )
         INSERT INTO request_minutes AS r (minute, kind, requests, anomalies, latency_buckets)
-        VALUES (date_trunc('minute', now()), $5, $6, $7, $8::bigint[])
+        SELECT date_trunc('minute', now()), $5, $6, $7, $8::bigint[] WHERE EXISTS (SELECT FROM claimed)
         ON CONFLICT (minute, kind) DO UPDATE SET
             requests = r.requests + EXCLUDED.requests,
             anomalies = r.anomalies + EXCLUDED.anomalies,

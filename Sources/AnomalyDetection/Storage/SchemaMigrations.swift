@@ -195,6 +195,15 @@ public enum SchemaMigrations {
                        b.recorded_at
                 FROM prediction_batches b, generate_series(0, b.count - 1) AS n, LATERAL (SELECT n * 29 AS at) AS r;
             """),
+        // Each write of request statistics carries an id of the writer's choosing and adds its counts only the
+        // first time: a write whose answer was lost after Postgres committed it is sent again with the same id.
+        Migration(version: 7, summary: "request statistics writes applied once, by id", sql: """
+            CREATE TABLE statistics_writes (
+                id         uuid PRIMARY KEY,
+                written_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX statistics_writes_written_at ON statistics_writes (written_at);
+            """),
     ]
 
     /// Applies what is missing.

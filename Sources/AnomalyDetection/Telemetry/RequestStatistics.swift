@@ -62,12 +62,4 @@ public struct RequestStatistics: Sendable, Equatable {
         merged.lastAnomalyTimestamp = counts.lastAnomalyTimestamp ?? merged.lastAnomalyTimestamp
         series[seriesID] = merged
     }
-
-    /// Adds statistics taken earlier (a write that failed goes back this way).
-    public mutating func merge(_ other: RequestStatistics) {
-        count += other.count
-        anomalies += other.anomalies
-        latency.add(other.latency)
-        for (seriesID, counts) in other.series { addCounts(counts, to: seriesID) }
-    }
 }

@@ -3,12 +3,16 @@ import Logging
 import Synchronization
 
 /// Adds up request statistics in memory and writes them to the store once a second from a thread of its
-/// own, so that no request waits on it; a failed write keeps them for the next try.
+/// own, so that no request waits on it. A failed write is sent again as it was, with the same id, before
+/// anything newer (which keeps adding up meanwhile): the store applies each id once, so a write whose answer
+/// was lost after it committed is not counted twice.
 public final class StatisticsWriter: Sendable {
     private let store: any ModelStore
     private let kind: String
     private let logger: Logger
     private let pending: Mutex<RequestStatistics>
+    /// A write that failed, with its id: sent again before anything newer. Touched only holding `writing`.
+    private let failed = Mutex<(id: UUID, statistics: RequestStatistics)?>(nil)
     private let stopped = Atomic<Bool>(false)
     /// Held for a whole write, so that `flush` waits for one the thread has under way instead of exiting in the
     /// middle of it (its transaction would then roll back, and its counts be lost).
@@ -46,7 +50,7 @@ public final class StatisticsWriter: Sendable {
             guard ContinuousClock.now < deadline else { return }
             writePending()
         }
-        let left = pending.withLock { $0.count }
+        let left = pending.withLock { $0.count } + (failed.withLock { $0?.statistics.count } ?? 0)
         if left > 0 {
             logger.warning("request statistics not written at shutdown", metadata: ["kind": "\(kind)", "requests": "\(left)"])
         }
@@ -58,17 +62,27 @@ public final class StatisticsWriter: Sendable {
 
     /// Call holding `writing`.
     private func writePending() {
+        if let (id, statistics) = failed.withLock({ $0 }) {
+            guard send(statistics, id: id) else { return }
+            failed.withLock { $0 = nil }
+        }
         let taken = pending.withLock { statistics in
             let taken = statistics
             statistics = RequestStatistics(kind: kind)
             return taken
         }
         guard !taken.isEmpty else { return }
+        let id = UUID()
+        if !send(taken, id: id) { failed.withLock { $0 = (id, taken) } }
+    }
+
+    private func send(_ statistics: RequestStatistics, id: UUID) -> Bool {
         do {
-            try store.record(taken)
+            try store.record(statistics, writeID: id)
+            return true
         } catch {
-            pending.withLock { $0.merge(taken) }
             logger.warning("request statistics not written; will retry", metadata: ["kind": "\(kind)", "error": "\(error)"])
+            return false
         }
     }
 }
