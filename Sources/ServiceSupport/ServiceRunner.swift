@@ -91,7 +91,7 @@ public struct ServiceRunner {
             Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port) (HOST, \(service.uppercased())_PORT or --port): \(error)")
         }
         // In-flight requests and writing out the prediction log share the grace period, so that the whole
-        // shutdown fits in it (plus at most one reply timeout for a call under way): a container manager's stop
+        // shutdown fits in it (plus at most two reply timeouts for calls under way): a container manager's stop
         // timeout set above it is then never reached. The log gets at least `minimumFlushTime` after the last request.
         afterShutdown?(max(signalled + configuration.shutdownGracePeriod, .now + Self.minimumFlushTime))
     }

@@ -37,7 +37,7 @@ struct BackendConfigurationTests {
         ("DB_POOL_SIZE", "0"), ("MIN_TRAINING_POINTS", "1"), ("ENVIRONMENT", "staging"),
         ("PREDICTION_LOG_RETENTION_HOURS", "-1"), ("PREDICTION_LOG_RETENTION_HOURS", "7d"),
         ("PREDICTION_LOG_PRUNE_INTERVAL_SECONDS", "0"), ("REDIS_HOST", "localhost:6379"), ("REDIS_HOST", "redis://cache"),
-        ("REDIS_HOST", "cache 2"),
+        ("REDIS_HOST", "cache 2"), ("REDIS_HOST", "127.0.0.1:6379"), ("REDIS_HOST", "db:6379"), ("REDIS_HOST", "cafe:6379"),
     ])
     func badValuesNameTheirVariable(variable: String, value: String) {
         do {

@@ -318,6 +318,7 @@ def test_a_statistics_write_answered_too_late_is_counted_once(svc, pg):
         END $$;
         CREATE CONSTRAINT TRIGGER test_slow_stats AFTER INSERT OR UPDATE ON series_stats
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_stats();""")
+    retries = svc.inference.logs(100_000).count("request statistics not written; will retry")
     try:
         for k in range(5):
             assert predict(svc.inference.port, sid, 13.0, timestamp=6_000 + k)["z_score"] == 1.0
@@ -325,7 +326,7 @@ def test_a_statistics_write_answered_too_late_is_counted_once(svc, pg):
         poll(lambda: (counted() != "0", counted()), timeout=20, interval=0.25, message="the series' totals written")
         time.sleep(5)  # the retry with the same id, and anything after it, has been sent
         assert counted() == "5", f"{counted()} predictions counted for 5"
-        assert "request statistics not written; will retry" in svc.inference.logs(100_000), "the write was not held up"
+        assert svc.inference.logs(100_000).count("request statistics not written; will retry") > retries, "the write was not held up"
     finally:
         pg.psql("DROP TRIGGER IF EXISTS test_slow_stats ON series_stats; DROP FUNCTION IF EXISTS test_slow_stats(); "
                 "DROP SEQUENCE IF EXISTS test_slow_stats;")
@@ -422,9 +423,10 @@ def test_every_answered_predict_is_logged_once_across_a_postgres_crash_under_loa
 
 def test_sigterm_with_postgres_hung_exits_within_the_grace_period(svc, pg):
     """A shutdown while Postgres hangs: the prediction log and the request statistics cannot be written. Giving
-    up on them fits in the grace period counted from SIGTERM plus one reply timeout (3 s, the statistics write
-    under way, which shutdown now waits for instead of exiting in its middle), and what was not written is
-    logged. The grace period is 1 s here; compose's stop timeout is 20 s for the default 10."""
+    up on them fits in the grace period counted from SIGTERM (at least 2 s after the requests) plus two reply
+    timeouts (3 s each: a log pass and a statistics write under way, which shutdown waits for instead of
+    exiting in its middle), and what was not written is logged. The grace period is 1 s here; compose's stop
+    timeout is 20 s for the default 10."""
     sid = new_series_id("hung-shutdown")
     fit(svc.training.port, sid, timestamps(4), values_around(10))
     doomed = svc.start("inference", name="inference-hung-shutdown", env={"SHUTDOWN_GRACE_SECONDS": "1"})
@@ -442,7 +444,7 @@ def test_sigterm_with_postgres_hung_exits_within_the_grace_period(svc, pg):
         pg.resume()
     assert code == 0, f"exit code {code}:\n{doomed.logs()}"
     print(f"exited {elapsed:.2f}s after SIGTERM")
-    assert elapsed < 1 + 3 + 1, f"exited {elapsed:.1f}s after SIGTERM with a 1-s grace period:\n{doomed.logs()}"
+    assert elapsed < 1.5 + 2 + 2 * 3 + 1, f"exited {elapsed:.1f}s after SIGTERM with a 1-s grace period:\n{doomed.logs()}"
     assert "not written at shutdown" in doomed.logs(200), doomed.logs()
 
 

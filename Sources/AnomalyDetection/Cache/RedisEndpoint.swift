@@ -1,3 +1,5 @@
+import Glibc
+
 /// Where Redis listens: from `REDIS_URL` (`redis://[[user]:password@]host[:port][/db]`) or `REDIS_HOST`/`REDIS_PORT`.
 public struct RedisEndpoint: Sendable, Equatable {
     public var host: String
@@ -18,11 +20,14 @@ public struct RedisEndpoint: Sendable, Equatable {
     /// Whether `text` can be a `REDIS_HOST`: a host name or an IPv4 or IPv6 address, with no scheme, port,
     /// path or spaces (`localhost:6379` or `redis://cache` would otherwise be looked up as names, and fail at
     /// every connection attempt instead of at start-up).
+    /// - Parameter text: the variable's value.
+    /// - Returns: false for anything with a port, a scheme, a path or a space.
     public static func isHost(_ text: String) -> Bool {
         guard !text.isEmpty, text.utf8.count <= 253 else { return false }
         if text.contains(":") {
-            // An IPv6 address: hex digits, colons and dots only (no brackets, no port).
-            return text.utf8.allSatisfy { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }
+            // Only an IPv6 address has a colon (`127.0.0.1:6379` and `db:6379` are a host with a port).
+            var address = in6_addr()
+            return inet_pton(AF_INET6, text, &address) == 1
         }
         return text.utf8.allSatisfy { byte in
             (byte >= 48 && byte <= 57) || (byte | 0x20 >= 97 && byte | 0x20 <= 122) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")

@@ -17,6 +17,10 @@ public protocol ModelStore: Sendable {
     func seriesCount() throws -> Int
     /// Adds request statistics to the current minute's and, for predictions, to each series' counts, once per
     /// `writeID`: a write sent again with the same id (its answer was lost) adds nothing the second time.
+    /// - Parameters:
+    ///   - statistics: the counts to add.
+    ///   - writeID: chosen by the writer, and the same when it sends a failed write again.
+    /// - Throws: `PostgresError` when the store could not be reached or did not answer.
     func record(_ statistics: RequestStatistics, writeID: UUID) throws
     /// One round trip, for health checks.
     func ping() throws

@@ -213,13 +213,15 @@ enum Statements {
 
     /// Adds to the series' counts and to the current minute's row of the kind (latency bucket by bucket).
     /// Series are sorted by the caller, so that concurrent writers lock rows in one order.
-    /// Adds a write's counts only if its id ($9) is new (migration 7); ids older than a day are forgotten (a
-    /// write is retried within seconds to minutes).
+    /// Adds a write's counts only if its id ($9) is new (migration 7). Ids older than a day are forgotten (a write
+    /// is retried within seconds to minutes), a few at a time and skipping rows another write holds, so that
+    /// writers never wait on each other for it.
     static let recordStatistics = PostgresStatement(name: "record_statistics", sql: """
         WITH claimed AS (
             INSERT INTO statistics_writes (id) VALUES ($9::uuid) ON CONFLICT (id) DO NOTHING RETURNING id
         ), forgotten AS (
-            DELETE FROM statistics_writes WHERE written_at < now() - interval '1 day'
+            DELETE FROM statistics_writes WHERE id IN (
+                SELECT id FROM statistics_writes WHERE written_at < now() - interval '1 day' LIMIT 100 FOR UPDATE SKIP LOCKED)
         ), counted AS (
             INSERT INTO series_stats AS st (series_id, predictions, anomalies, last_prediction_at, last_anomaly_at, last_anomaly_ts)
             SELECT c.series_id, c.predictions, c.anomalies, now(), CASE WHEN c.anomalies > 0 THEN now() END, NULLIF(c.last_anomaly_ts, -1)

@@ -130,6 +130,7 @@ public final class PredictionRecorder: Sendable {
     /// Stops the thread and writes everything left, giving up at `deadline`.
     public func flush(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
+        statistics.stop()
         writePending(until: deadline)
         statistics.flush(deadline: deadline)
         let left = counts.pending

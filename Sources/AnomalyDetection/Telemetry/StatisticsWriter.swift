@@ -29,7 +29,7 @@ public final class StatisticsWriter: Sendable {
         BackgroundThread.start(name: "\(kind)-statistics") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: intervalSeconds)
-                write()
+                if !stopped.load(ordering: .relaxed) { write() }
             }
         }
     }
@@ -42,10 +42,18 @@ public final class StatisticsWriter: Sendable {
         pending.withLock { $0.add(records) }
     }
 
+    /// Stops the thread from starting another write (one under way goes on). Shutdown calls it first, so that
+    /// no write starts while the prediction log is being flushed.
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+    }
+
     /// Stops the thread and writes what is left, after any write the thread has under way; nothing is written
     /// once `deadline` has passed (what is left is then logged as not written).
+    /// - Parameter deadline: when to stop trying; a write under way, or the one started just before it, may
+    ///   outlast it by the store's reply timeout.
     public func flush(deadline: ContinuousClock.Instant) {
-        stopped.store(true, ordering: .relaxed)
+        stop()
         writing.withLock { _ in
             guard ContinuousClock.now < deadline else { return }
             writePending()

@@ -82,6 +82,7 @@ public final class AnomalyBackend: Sendable {
     public func shutdown(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
         retention?.stop()
+        fitStatistics.stop()
         recorder.flush(deadline: deadline)
         fitStatistics.flush(deadline: deadline)
         if ContinuousClock.now < deadline { try? latency.publish(to: redis) }
