@@ -107,16 +107,9 @@ struct PredictionRecorderTests {
         }
     }
 
-    final class StatisticsSink: ModelStore {
+    final class StatisticsSink: StatisticsOnlyStore {
         let predictions = Mutex(0)
         func record(_ statistics: RequestStatistics, writeID: UUID) throws { predictions.withLock { $0 += statistics.count } }
-        func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
-        func latest(for seriesID: String) throws -> StoredModel? { nil }
-        func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }
-        func versions(of seriesID: String) throws -> [StoredModel] { [] }
-        func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int) { ([], 0) }
-        func seriesCount() throws -> Int { 0 }
-        func ping() throws {}
     }
 
     private func record(_ recorder: PredictionRecorder, _ timestamps: Range<Int>) {

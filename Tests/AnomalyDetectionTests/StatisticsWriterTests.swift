@@ -7,7 +7,7 @@ import Testing
 @Suite("Request statistics writer", .serialized)
 struct StatisticsWriterTests {
     /// A store whose writes wait until the test lets them go on, and that keeps the counts it was given.
-    final class HeldStore: ModelStore {
+    final class HeldStore: StatisticsOnlyStore {
         let recorded = Mutex<[Int]>([])
         let entered = Atomic<Int>(0)
         let released = Atomic<Bool>(false)
@@ -17,14 +17,6 @@ struct StatisticsWriterTests {
             while !released.load(ordering: .relaxed) { Thread.sleep(forTimeInterval: 0.002) }
             recorded.withLock { $0.append(statistics.count) }
         }
-
-        func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
-        func latest(for seriesID: String) throws -> StoredModel? { nil }
-        func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }
-        func versions(of seriesID: String) throws -> [StoredModel] { [] }
-        func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int) { ([], 0) }
-        func seriesCount() throws -> Int { 0 }
-        func ping() throws {}
     }
 
     final class Flag: Sendable {
@@ -57,7 +49,7 @@ struct StatisticsWriterTests {
 
     /// A store that applies each write id once, as Postgres does (migration 7), and can fail a write before or
     /// after committing it.
-    final class OnceStore: ModelStore {
+    final class OnceStore: StatisticsOnlyStore {
         struct State {
             var applied: Set<UUID> = []
             var counted = 0
@@ -81,14 +73,6 @@ struct StatisticsWriterTests {
                 }
             }
         }
-
-        func save(seriesID: SeriesID, model: ThreeSigmaModel, data: TrainingSeries) throws -> StoredModel { fatalError("not used") }
-        func latest(for seriesID: String) throws -> StoredModel? { nil }
-        func model(for seriesID: String, version: Int) throws -> StoredModel? { nil }
-        func versions(of seriesID: String) throws -> [StoredModel] { [] }
-        func listSeries(limit: Int, offset: Int) throws -> (series: [SeriesSummary], total: Int) { ([], 0) }
-        func seriesCount() throws -> Int { 0 }
-        func ping() throws {}
     }
 
     @Test("A write whose answer was lost after it committed is sent again with its id, and counted once")

@@ -2,6 +2,7 @@
 
 Runs last (see conftest); every test leaves both running again, whatever happens.
 """
+import contextlib
 import http.client
 import json
 import threading
@@ -127,6 +128,29 @@ def assert_logged_once(svc, pg, sid, ts):
     poll(lambda: (get(svc.inference.port, "/healthcheck").json["prediction_log"]["pending"] == 0, None), timeout=15, interval=0.25,
          message="the prediction log caught up")
     assert logged_count(pg, sid, ts) == 1
+
+
+@contextlib.contextmanager
+def commits_held(pg, table, sid, seconds, events="INSERT", only_first=False):
+    """A deferred constraint trigger that holds at commit, for `seconds`, each transaction (or only the first)
+    writing rows of series `sid` to `table`: a commit the client gives up on while the server still applies it.
+    Yields the name of the sequence that counts, when `only_first`, the rows of `sid` written."""
+    name = f"test_held_{table}"
+    hold = (f"IF nextval('{name}') = 1 THEN PERFORM pg_sleep({seconds}); END IF;" if only_first
+            else f"PERFORM pg_sleep({seconds});")
+    pg.psql(f"""
+        CREATE SEQUENCE {name};
+        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF NEW.series_id = '{sid}' THEN {hold} END IF;
+            RETURN NULL;
+        END $$;
+        CREATE CONSTRAINT TRIGGER {name} AFTER {events} ON {table}
+            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {name}();""")
+    try:
+        yield name
+    finally:
+        pg.psql(f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}(); DROP SEQUENCE IF EXISTS {name};")
 
 
 def test_postgres_down_cached_predicts_work_fits_503_then_recover(svc, pg):
@@ -279,15 +303,7 @@ def test_a_log_commit_answered_too_late_is_written_once(svc, pg):
     fit(svc.training.port, sid, timestamps(4), values_around(10))
     written = get(svc.inference.port, "/healthcheck").json["prediction_log"]["written"]
     doubts = svc.inference.logs(100_000).count("in_doubt=1")
-    pg.psql(f"""
-        CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.series_id = '{sid}' THEN PERFORM pg_sleep(4.5); END IF;
-            RETURN NULL;
-        END $$;
-        CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON prediction_batches
-            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit();""")
-    try:
+    with commits_held(pg, "prediction_batches", sid, 4.5):
         assert predict(svc.inference.port, sid, 13.0, timestamp=4_242)["z_score"] == 1.0
         def in_doubt():
             log = get(svc.inference.port, "/healthcheck").json["prediction_log"]
@@ -298,8 +314,6 @@ def test_a_log_commit_answered_too_late_is_written_once(svc, pg):
         assert get(svc.inference.port, "/healthcheck").json["prediction_log"]["written"] >= written + 1
         time.sleep(1)
         assert logged_count(pg, sid, 4_242) == 1
-    finally:
-        pg.psql("DROP TRIGGER IF EXISTS test_slow_commit ON prediction_batches; DROP FUNCTION IF EXISTS test_slow_commit();")
 
 
 def test_a_statistics_write_answered_too_late_is_counted_once(svc, pg):
@@ -309,17 +323,8 @@ def test_a_statistics_write_answered_too_late_is_counted_once(svc, pg):
     touches this series 4.5 s. Before session 10 the write was merged back and counted twice."""
     sid = new_series_id("late-stats")
     fit(svc.training.port, sid, timestamps(4), values_around(10))
-    pg.psql(f"""
-        CREATE SEQUENCE test_slow_stats;
-        CREATE FUNCTION test_slow_stats() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.series_id = '{sid}' AND nextval('test_slow_stats') = 1 THEN PERFORM pg_sleep(4.5); END IF;
-            RETURN NULL;
-        END $$;
-        CREATE CONSTRAINT TRIGGER test_slow_stats AFTER INSERT OR UPDATE ON series_stats
-            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_stats();""")
     retries = svc.inference.logs(100_000).count("request statistics not written; will retry")
-    try:
+    with commits_held(pg, "series_stats", sid, 4.5, events="INSERT OR UPDATE", only_first=True):
         for k in range(5):
             assert predict(svc.inference.port, sid, 13.0, timestamp=6_000 + k)["z_score"] == 1.0
         counted = lambda: pg.psql(f"SELECT coalesce(max(predictions), 0) FROM series_stats WHERE series_id = '{sid}'")
@@ -327,9 +332,6 @@ def test_a_statistics_write_answered_too_late_is_counted_once(svc, pg):
         time.sleep(5)  # the retry with the same id, and anything after it, has been sent
         assert counted() == "5", f"{counted()} predictions counted for 5"
         assert svc.inference.logs(100_000).count("request statistics not written; will retry") > retries, "the write was not held up"
-    finally:
-        pg.psql("DROP TRIGGER IF EXISTS test_slow_stats ON series_stats; DROP FUNCTION IF EXISTS test_slow_stats(); "
-                "DROP SEQUENCE IF EXISTS test_slow_stats;")
 
 
 def test_a_log_commit_stuck_past_the_settle_timeout_is_ended_and_written_once(svc, pg):
@@ -339,28 +341,14 @@ def test_a_log_commit_stuck_past_the_settle_timeout_is_ended_and_written_once(sv
     on a half-open connection as long as TCP keepalive takes. Only the first commit of the series is held."""
     sid = new_series_id("stuck-commit")
     fit(svc.training.port, sid, timestamps(4), values_around(10))
-    pg.psql(f"""
-        CREATE SEQUENCE test_stuck_commits;
-        CREATE FUNCTION test_stuck_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            IF NEW.series_id = '{sid}' THEN
-                IF nextval('test_stuck_commits') = 1 THEN PERFORM pg_sleep(30); END IF;
-            END IF;
-            RETURN NULL;
-        END $$;
-        CREATE CONSTRAINT TRIGGER test_stuck_commit AFTER INSERT ON prediction_batches
-            DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_stuck_commit();""")
-    try:
+    with commits_held(pg, "prediction_batches", sid, 30, only_first=True) as held:
         started = time.monotonic()
         assert predict(svc.inference.port, sid, 13.0, timestamp=4_343)["z_score"] == 1.0
         poll(lambda: (logged_count(pg, sid, 4_343) >= 1, None), timeout=25, interval=0.25,
              message="the stuck write's prediction in the log")
         assert time.monotonic() - started < 25, "waited for the 30-s commit instead of ending it"
         assert_logged_once(svc, pg, sid, 4_343)
-        assert pg.psql("SELECT nextval('test_stuck_commits')") == "3", "held once, sent again once"
-    finally:
-        pg.psql("DROP TRIGGER IF EXISTS test_stuck_commit ON prediction_batches; DROP FUNCTION IF EXISTS test_stuck_commit(); "
-                "DROP SEQUENCE IF EXISTS test_stuck_commits;")
+        assert pg.psql(f"SELECT nextval('{held}')") == "3", "held once, sent again once"
 
 
 def test_every_answered_predict_is_logged_once_across_a_postgres_crash_under_load(svc, pg):
