@@ -3,11 +3,11 @@
 #   scripts/backends.sh start|stop|status|env|start-postgres|start-redis|stop-postgres|stop-redis|pg-dir|pids
 # Data lives under run/ (git-ignored), or under /var/tmp when the postgres user cannot reach run/.
 # Postgres refuses to run as root, so as root it runs as the `postgres` user.
-# Env: BACKEND_PG_PORT (55432), BACKEND_REDIS_PORT (56379), RUN_DIR (./run).
+# Env: BACKEND_PG_PORT (15432), BACKEND_REDIS_PORT (16379), RUN_DIR (./run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pg_port=${BACKEND_PG_PORT:-55432}
-redis_port=${BACKEND_REDIS_PORT:-56379}
+pg_port=${BACKEND_PG_PORT:-15432}
+redis_port=${BACKEND_REDIS_PORT:-16379}
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 run_dir=$(realpath -m "${RUN_DIR:-$PWD/run}")
 

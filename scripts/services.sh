@@ -28,8 +28,8 @@ load_env_file() {
 load_env_file "${ENV_FILE:-.env}"
 mkdir -p "$run_dir"
 
-local_pg_port=${BACKEND_PG_PORT:-55432}
-local_redis_port=${BACKEND_REDIS_PORT:-56379}
+local_pg_port=${BACKEND_PG_PORT:-15432}
+local_redis_port=${BACKEND_REDIS_PORT:-16379}
 local_database_url=postgresql://postgres@127.0.0.1:$local_pg_port/postgres
 local_redis_url=redis://127.0.0.1:$local_redis_port
 # What `start` started itself, so that `stop` leaves servers it did not start alone.

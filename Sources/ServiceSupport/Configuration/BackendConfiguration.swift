@@ -24,9 +24,9 @@ public struct BackendConfiguration: Sendable {
     public var startupWaitSeconds: Int
 
     public static let defaultPredictionRetentionHours = 168
-    public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:55432/postgres"
+    public static let defaultDatabaseURL = "postgresql://postgres@127.0.0.1:15432/postgres"
     /// The project-local Redis that `make start` runs.
-    public static let defaultRedis = RedisEndpoint(host: "127.0.0.1", port: 56379)
+    public static let defaultRedis = RedisEndpoint(host: "127.0.0.1", port: 16379)
 }
 
 extension ServiceEnvironment {
