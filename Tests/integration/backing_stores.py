@@ -242,8 +242,13 @@ class RedisServer:
 
     def get(self, key):
         """GET key: the value as text, or None when Redis has no such key."""
+        return self.bulk("GET", key)
+
+    def bulk(self, *args):
+        """Sends one command whose reply is a bulk string (GET, CLIENT LIST, ACL WHOAMI): its text, or None for nil."""
+        payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a).encode())}\r\n{a}\r\n" for a in args)
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-            s.sendall(f"*2\r\n$3\r\nGET\r\n${len(key.encode())}\r\n{key}\r\n".encode())
+            s.sendall(payload.encode())
             reply = b""
             while True:
                 head, _, rest = reply.partition(b"\r\n")
@@ -254,10 +259,10 @@ class RedisServer:
                     if len(rest) >= length + 2:
                         return rest[:length].decode()
                 elif _:
-                    raise RuntimeError(f"GET {key}: {head!r}")
+                    raise RuntimeError(f"{args[0]}: {head!r}")
                 chunk = s.recv(65536)
                 if not chunk:
-                    raise RuntimeError(f"GET {key}: connection closed after {reply!r}")
+                    raise RuntimeError(f"{args[0]}: connection closed after {reply!r}")
                 reply += chunk
 
     def pause(self):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from api_client import fit, new_series_id, predict, timestamps
+from api_client import fit, get, new_series_id, poll, predict, timestamps
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,38 @@ def test_parameters_redis_has_forgotten_are_refilled_from_postgres(svc, redis):
     assert predict(svc.inference.port, sid, 10.0, version=1)["model_version"] == "v1"
     assert stored(redis, sid, 1)["version"] == 1
     assert redis.get(f"ad:latest:{sid}") == "2", "a pinned old version never lowers the pointer"
+
+
+def clients_logged_in_as(redis, user):
+    """The connections Redis has open for an ACL user (CLIENT LIST, one line per connection, `user=NAME`)."""
+    return [line for line in redis.bulk("CLIENT", "LIST").splitlines() if f" user={user} " in f" {line} "]
+
+
+def test_services_log_in_as_the_redis_acl_user_of_redis_url(make_services, redis):
+    """`redis://user:password@host` logs in as that ACL user (AUTH user password) on every connection: the
+    command connection and inference's model-update subscription. With the user's password wrong, Redis turns
+    every connection away: health says so, and predicts fall back to Postgres."""
+    user, password = "anomaly-acl", "acl-" + new_series_id("pw")
+    assert redis.command("ACL", "SETUSER", user, "reset", "on", f">{password}", "~*", "&*", "+@all") == "+OK"
+    try:
+        svc = make_services(env={"REDIS_URL": f"redis://{user}:{password}@127.0.0.1:{redis.port}"})
+        sid = new_series_id("redis-acl")
+        fit(svc.training.port, sid, timestamps(4), values_around(10))
+        assert redis.get(f"ad:latest:{sid}") == "1", "training did not write through the ACL user's connection"
+        assert predict(svc.inference.port, sid, 10.0)["model_version"] == "v1"
+        health = get(svc.inference.port, "/healthcheck").json
+        assert health["status"] == "ok", health
+        logged_in = clients_logged_in_as(redis, user)
+        assert any("cmd=subscribe" in line or "sub=1" in line for line in logged_in), logged_in
+        assert len(logged_in) >= 3, f"training, inference and its subscription should each log in: {logged_in}"
+
+        wrong = make_services(training=False, inference=False, env={"REDIS_URL": f"redis://{user}:not-{password}@127.0.0.1:{redis.port}"})
+        wrong.start("inference", wait_for="/livez")  # /readyz is 503 while Redis is unreachable (the contract)
+        assert get(wrong.inference.port, "/readyz").status == 503
+        health = poll(lambda: ((h := get(wrong.inference.port, "/healthcheck").json)["redis"]["state"] != "up", h),
+                      timeout=10, message="redis reported down with a wrong password")
+        assert health["status"] == "degraded", health
+        assert "WRONGPASS" in health["redis"].get("error", "") or "invalid" in health["redis"].get("error", ""), health
+        assert predict(wrong.inference.port, sid, 10.0)["model_version"] == "v1", "no fallback to Postgres"
+    finally:
+        redis.command("ACL", "DELUSER", user)
