@@ -60,15 +60,6 @@ public final class PredictionRecorder: Sendable {
         var held: Int { pending.count + inPass + uncommitted.count + (inDoubt?.records.count ?? 0) }
     }
 
-    /// What one pass of the writer takes from the buffer.
-    private struct Pass {
-        var taken: [PredictionRecord]
-        var uncommitted: PredictionRecordChunks
-        var openedAt: ContinuousClock.Instant?
-        var write: PredictionLogWriteID?
-        var inDoubt: (write: PredictionLogWriteID, records: PredictionRecordChunks)?
-    }
-
     private let log: any PredictionLogWriter
     private let configuration: Configuration
     private let logger: Logger
@@ -151,12 +142,15 @@ public final class PredictionRecorder: Sendable {
             // megabyte), so that appending rarely reallocates (and copies) on an event loop holding the lock.
             var fresh: [PredictionRecord] = []
             fresh.reserveCapacity(min(Self.largestReservation, configuration.capacity, max(64, lastTaken.load(ordering: .relaxed))))
-            let started: Pass? = buffer.withLock { buffer in
+            let policy = PredictionLogPass.Policy(batchSize: configuration.batchSize, commitInterval: .milliseconds(configuration.commitIntervalMilliseconds),
+                                                  commitNow: deadline != nil)
+            let started: PredictionLogPass? = buffer.withLock { buffer in
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
                 swap(&fresh, &buffer.pending)
-                let pass = Pass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write, inDoubt: buffer.inDoubt)
-                buffer.inPass = pass.taken.count + pass.uncommitted.count + (pass.inDoubt?.records.count ?? 0)
+                let pass = PredictionLogPass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write,
+                                             inDoubt: buffer.inDoubt, policy: policy)
+                buffer.inPass = pass.held
                 buffer.uncommitted = PredictionRecordChunks()
                 buffer.openedAt = nil
                 buffer.write = nil
@@ -171,7 +165,8 @@ public final class PredictionRecorder: Sendable {
             }
             lastTaken.store(pass.taken.count, ordering: .relaxed)
             found = found || !pass.taken.isEmpty
-            let (committed, retry, failure) = write(&pass, commitNow: deadline != nil)
+            carryOut(&pass)
+            let (committed, retry, failure) = (pass.committed, pass.retry, pass.failure)
             if !committed.isEmpty { statistics.add(committed) }
             buffer.withLock { buffer in
                 buffer.written += committed.count
@@ -206,67 +201,26 @@ public final class PredictionRecorder: Sendable {
         }
     }
 
-    /// One pass against the log: settles a write in doubt, sends what was taken, and commits when due (or
-    /// `commitNow`). Leaves in `pass` what stays open or in doubt.
-    /// - Returns: the records committed, those to put back in front of the buffer, and the failure, if any.
-    private func write(_ pass: inout Pass, commitNow: Bool) -> (committed: PredictionRecordChunks, retry: [PredictionRecord], failure: (any Error)?) {
-        var committed = PredictionRecordChunks()
-        // A write in doubt is settled first: its records are older than the rest, and go first if sent again.
-        if let doubt = pass.inDoubt {
-            do {
-                guard let wasCommitted = try log.isCommitted(doubt.write) else {
-                    throw PredictionLogInDoubt(write: doubt.write)
+    /// Carries out a pass's steps against the log (`PredictionLogPass` decides them).
+    private func carryOut(_ pass: inout PredictionLogPass) {
+        while true {
+            switch pass.next(now: .now) {
+            case .settle(let write):
+                do { pass.settled(try log.isCommitted(write)) } catch { pass.failed(error) }
+            case .append(let batch):
+                do { pass.appended(to: try log.append(batch), now: .now) } catch { pass.failed(error) }
+            case .commit:
+                do {
+                    try log.commit()
+                    pass.commitSucceeded()
+                } catch {
+                    pass.failed(error)
                 }
-                pass.inDoubt = nil
-                if wasCommitted {
-                    committed = doubt.records
-                } else {
-                    pass.taken = doubt.records.array + pass.taken
-                }
-            } catch {
-                if !(error is PredictionLogInDoubt) { log.abandon() }
-                let retry = pass.taken
-                pass.taken = []
-                return (PredictionRecordChunks(), retry, error)
-            }
-        }
-        var sent = 0
-        while sent < pass.taken.count {
-            let batch = pass.taken[sent..<min(pass.taken.count, sent + configuration.batchSize)]
-            do {
-                pass.write = try log.append(batch)
-                pass.openedAt = pass.openedAt ?? .now
-                sent += batch.count
-            } catch {
-                // The write was never sent to be committed: it is rolled back, and everything it held goes again
-                // (earlier passes' records, and this pass's, sent or not).
+            case .abandon:
                 log.abandon()
-                let retry = pass.uncommitted.array + pass.taken
-                pass.uncommitted = PredictionRecordChunks()
-                pass.openedAt = nil
-                pass.write = nil
-                return (committed, retry, error)
+            case .finished:
+                return
             }
-        }
-        pass.uncommitted.append(pass.taken)
-        guard let openWrite = pass.write, let opened = pass.openedAt, !pass.uncommitted.isEmpty,
-              commitNow || pass.taken.isEmpty || ContinuousClock.now - opened >= .milliseconds(configuration.commitIntervalMilliseconds) else {
-            return (committed, [], nil)
-        }
-        defer {
-            pass.uncommitted = PredictionRecordChunks()
-            pass.openedAt = nil
-            pass.write = nil
-        }
-        do {
-            try log.commit()
-            committed.append(contentsOf: pass.uncommitted)
-            return (committed, [], nil)
-        } catch {
-            // The server may have committed it and lost only the answer: the next pass asks before sending again.
-            log.abandon()
-            pass.inDoubt = (openWrite, pass.uncommitted)
-            return (committed, [], error)
         }
     }
 }

@@ -1,0 +1,177 @@
+/// One pass of the prediction log's writer, apart from its I/O: what to ask the log next (settle a write in
+/// doubt, send a batch, commit, forget a failed write) and what each answer means for the records.
+/// `PredictionRecorder` carries the steps out against the log; the unit tests drive this directly.
+///
+/// The order is the log's guarantee that each record is logged once: a write whose commit got no answer is
+/// settled before anything newer is sent (its records go again only if the log says it was not committed); a
+/// failed append sends again everything the open write held; a failed commit leaves the write in doubt.
+struct PredictionLogPass {
+    /// What the writer does next.
+    enum Step: Equatable {
+        /// Ask the log whether this write, whose commit got no answer, was committed after all.
+        case settle(PredictionLogWriteID)
+        /// Send these records into the open write (opening one if there is none).
+        case append(ArraySlice<PredictionRecord>)
+        /// Commit the open write.
+        case commit
+        /// Forget the open write after a failure, so that the next append starts afresh.
+        case abandon
+        /// The pass is over: read `committed`, `retry` and `failure`.
+        case finished
+    }
+
+    /// When and how much the pass sends.
+    struct Policy {
+        /// The most records per append.
+        var batchSize: Int
+        /// How old the open write may get while records keep coming.
+        var commitInterval: Duration
+        /// Commit whatever is open (shutdown).
+        var commitNow = false
+    }
+
+    /// A write whose commit got no answer, and its records.
+    typealias InDoubt = (write: PredictionLogWriteID, records: PredictionRecordChunks)
+
+    /// The records this pass took from the buffer, with those of a write in doubt that turned out not committed
+    /// in front.
+    private(set) var taken: [PredictionRecord]
+    /// Sent into the open write and not committed.
+    private(set) var uncommitted: PredictionRecordChunks
+    /// When the open write took its first records.
+    private(set) var openedAt: ContinuousClock.Instant?
+    /// The open write.
+    private(set) var write: PredictionLogWriteID?
+    /// A write whose commit got no answer: settled first.
+    private(set) var inDoubt: InDoubt?
+
+    /// Records committed during the pass.
+    private(set) var committed = PredictionRecordChunks()
+    /// Records to put back in front of the buffer, oldest first.
+    private(set) var retry: [PredictionRecord] = []
+    /// Why the pass ended early, if it did.
+    private(set) var failure: (any Error)?
+
+    private let policy: Policy
+    private var sent = 0
+    private var stage = Stage.settling
+    private var mustAbandon = false
+
+    private enum Stage { case settling, sending, committing, done }
+
+    /// A pass over what the buffer handed over.
+    /// - Parameters:
+    ///   - taken: the records taken from the buffer, oldest first.
+    ///   - uncommitted, openedAt, write: the open write, as the last pass left it.
+    ///   - inDoubt: the write whose commit got no answer, if any.
+    ///   - policy: batch size and when to commit.
+    init(taken: [PredictionRecord], uncommitted: PredictionRecordChunks = PredictionRecordChunks(), openedAt: ContinuousClock.Instant? = nil,
+         write: PredictionLogWriteID? = nil, inDoubt: InDoubt? = nil, policy: Policy) {
+        self.taken = taken
+        self.uncommitted = uncommitted
+        self.openedAt = openedAt
+        self.write = write
+        self.inDoubt = inDoubt
+        self.policy = policy
+    }
+
+    /// Every record the pass holds that is not written yet.
+    var held: Int { taken.count - sent + uncommitted.count + (inDoubt?.records.count ?? 0) + retry.count }
+
+    /// The next step, given the time now (for the commit interval).
+    mutating func next(now: ContinuousClock.Instant) -> Step {
+        if mustAbandon {
+            mustAbandon = false
+            return .abandon
+        }
+        switch stage {
+        case .settling:
+            if let doubt = inDoubt { return .settle(doubt.write) }
+            stage = .sending
+            return next(now: now)
+        case .sending:
+            if sent < taken.count {
+                return .append(taken[sent..<min(taken.count, sent + policy.batchSize)])
+            }
+            uncommitted.append(taken)
+            stage = .committing
+            guard write != nil, let opened = openedAt, !uncommitted.isEmpty,
+                  policy.commitNow || taken.isEmpty || now - opened >= policy.commitInterval else {
+                stage = .done
+                return .finished
+            }
+            return .commit
+        case .committing, .done:
+            stage = .done
+            return .finished
+        }
+    }
+
+    /// The log's answer to `.settle`: committed, not committed, or not settled yet (nil).
+    mutating func settled(_ wasCommitted: Bool?) {
+        guard let doubt = inDoubt else { return }
+        guard let wasCommitted else {
+            // Still open on the server: nothing newer may go before it. Not a failure of the connection.
+            end(PredictionLogInDoubt(write: doubt.write), retry: taken)
+            return
+        }
+        inDoubt = nil
+        if wasCommitted {
+            committed = doubt.records
+        } else {
+            taken = doubt.records.array + taken
+        }
+        stage = .sending
+    }
+
+    /// `.append` went through: the batch is in `write`, opened at `now` if it was not open yet.
+    mutating func appended(to write: PredictionLogWriteID, now: ContinuousClock.Instant) {
+        guard case .sending = stage, sent < taken.count else { return }
+        self.write = write
+        openedAt = openedAt ?? now
+        sent = min(taken.count, sent + policy.batchSize)
+    }
+
+    /// `.commit` went through.
+    mutating func commitSucceeded() {
+        guard case .committing = stage else { return }
+        committed.append(contentsOf: uncommitted)
+        closeWrite()
+        stage = .done
+    }
+
+    /// The step under way failed. A failed lookup or append loses the open write, which was never sent to be
+    /// committed: everything it held goes again. A failed commit may have committed and lost only its answer:
+    /// its records wait in doubt for the next pass to ask.
+    mutating func failed(_ error: any Error) {
+        switch stage {
+        case .settling:
+            end(error, retry: taken)
+        case .sending:
+            let resend = uncommitted.array + taken
+            closeWrite()
+            end(error, retry: resend)
+        case .committing:
+            if let write { inDoubt = (write, uncommitted) }
+            closeWrite()
+            end(error, retry: [])
+        case .done:
+            return
+        }
+        mustAbandon = true
+    }
+
+    private mutating func closeWrite() {
+        uncommitted = PredictionRecordChunks()
+        openedAt = nil
+        write = nil
+    }
+
+    private mutating func end(_ error: any Error, retry records: [PredictionRecord]) {
+        failure = error
+        retry = records
+        taken = []
+        sent = 0
+        stage = .done
+    }
+}
