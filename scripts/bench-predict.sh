@@ -48,5 +48,16 @@ curl -fsS -X POST "http://127.0.0.1:$infer_port/predict/$series" -H 'Content-Typ
 # A 3-second warm-up (first-touch page faults, malloc arenas, the prediction log's first flushes), not counted.
 taskset -c 0 wrk -t1 -c64 -d3s -s ../shared/bench/predict.lua "http://127.0.0.1:$infer_port/predict/$series" >/dev/null
 bench=${BENCH_SCRIPT:-../shared/bench/vs-nginx.sh}
+# CPU steal (the hypervisor running someone else on our CPUs) is this machine's main source of p99 outliers:
+# printed for the run so that a figure can be read with it (a round with 15-20% steal gave p99 5-37 ms, rounds
+# with none 1.9-2.2 ms; 2026-11-22 19:27, 2-s rounds).
+cpu_ticks() { awk '/^cpu[01] / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
+mapfile -t ticks_before < <(cpu_ticks)
 SERVER_CPU=1 WRK_CPU=0 "$bench" "http://127.0.0.1:$infer_port/predict/$series" ../shared/bench/predict.lua
+mapfile -t ticks_after < <(cpu_ticks)
+for cpu in 0 1; do
+  read -r steal0 total0 <<<"${ticks_before[$cpu]}"
+  read -r steal1 total1 <<<"${ticks_after[$cpu]}"
+  echo "CPU $cpu steal during the run: $(awk -v s=$((steal1 - steal0)) -v t=$((total1 - total0)) 'BEGIN {printf "%.1f%%", t ? 100 * s / t : 0}')"
+done
 echo "inference RSS after the run: $(grep VmRSS /proc/$infer/status | awk '{print $2/1024 " MB"}')"
