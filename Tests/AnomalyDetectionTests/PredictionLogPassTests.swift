@@ -37,7 +37,7 @@ struct PredictionLogPassTests {
         pass.commitSucceeded()
         #expect(pass.next(now: Self.start + .milliseconds(20)) == .finished)
         #expect(Self.timestamps(pass.committed) == [1, 2, 3, 4, 5])
-        #expect(pass.uncommitted.isEmpty && pass.write == nil && pass.openedAt == nil && pass.retry.isEmpty && pass.failure == nil)
+        #expect(pass.uncommitted.isEmpty && pass.write == nil && pass.openedAt == nil && pass.putBack.isEmpty && pass.failure == nil)
     }
 
     @Test func aYoungWriteStaysOpenWhileRecordsKeepComing() {
@@ -73,6 +73,24 @@ struct PredictionLogPassTests {
         #expect(idle.next(now: Self.start) == .finished, "no write is opened for nothing")
     }
 
+    @Test func aShutdownPassSendsOneBatchCommitsItAndPutsTheRestBack() {
+        // So that what is sent is committed batch by batch, and the writer can stop at its deadline between passes.
+        var pass = PredictionLogPass(taken: Self.records(1...5), policy: PredictionLogPass.Policy(batchSize: 2, commitInterval: .seconds(60), commitNow: true))
+        #expect(pass.held == 5)
+        #expect(Self.timestamps(pass.putBack) == [3, 4, 5])
+        #expect(pass.next(now: Self.start) == Self.append(1...2))
+        pass.appended(to: PredictionLogWriteID(2), now: Self.start)
+        #expect(pass.next(now: Self.start) == .commit)
+        pass.commitSucceeded()
+        #expect(pass.next(now: Self.start) == .finished)
+        #expect(Self.timestamps(pass.committed) == [1, 2] && Self.timestamps(pass.putBack) == [3, 4, 5] && pass.failure == nil)
+
+        var failing = PredictionLogPass(taken: Self.records(1...5), policy: PredictionLogPass.Policy(batchSize: 2, commitInterval: .seconds(60), commitNow: true))
+        _ = failing.next(now: Self.start)
+        failing.failed(Refused())
+        #expect(Self.timestamps(failing.putBack) == [1, 2, 3, 4, 5], "a failed batch goes back in front of the rest")
+    }
+
     @Test func aWriteInDoubtIsSettledBeforeAnythingNewer() {
         let doubt = (write: PredictionLogWriteID(9), records: PredictionRecordChunks(Self.records(1...2)))
 
@@ -97,7 +115,7 @@ struct PredictionLogPassTests {
         pass.settled(nil)
         #expect(pass.next(now: Self.start) == .finished, "the connection is fine: nothing to abandon")
         #expect(pass.failure is PredictionLogInDoubt)
-        #expect(pass.inDoubt?.write == PredictionLogWriteID(9) && Self.timestamps(pass.retry) == [3, 4] && pass.committed.isEmpty)
+        #expect(pass.inDoubt?.write == PredictionLogWriteID(9) && Self.timestamps(pass.putBack) == [3, 4] && pass.committed.isEmpty)
     }
 
     @Test func aLookupThatFailsAbandonsTheConnectionAndKeepsTheDoubt() {
@@ -107,7 +125,7 @@ struct PredictionLogPassTests {
         pass.failed(Refused())
         #expect(pass.next(now: Self.start) == .abandon)
         #expect(pass.next(now: Self.start) == .finished)
-        #expect(pass.inDoubt?.write == PredictionLogWriteID(9) && Self.timestamps(pass.retry) == [3] && pass.failure is Refused)
+        #expect(pass.inDoubt?.write == PredictionLogWriteID(9) && Self.timestamps(pass.putBack) == [3] && pass.failure is Refused)
     }
 
     @Test func aFailedAppendSendsAgainEverythingTheWriteHeld() {
@@ -120,7 +138,7 @@ struct PredictionLogPassTests {
         pass.failed(Refused())
         #expect(pass.next(now: Self.start) == .abandon)
         #expect(pass.next(now: Self.start) == .finished)
-        #expect(Self.timestamps(pass.retry) == [1, 2, 3, 4, 5], "the earlier passes' records, then this one's, sent or not")
+        #expect(Self.timestamps(pass.putBack) == [1, 2, 3, 4, 5], "the earlier passes' records, then this one's, sent or not")
         #expect(pass.uncommitted.isEmpty && pass.write == nil && pass.openedAt == nil && pass.committed.isEmpty && pass.inDoubt == nil)
     }
 
@@ -134,7 +152,7 @@ struct PredictionLogPassTests {
         #expect(pass.next(now: Self.start) == .abandon)
         #expect(pass.next(now: Self.start) == .finished)
         #expect(pass.inDoubt?.write == write && Self.timestamps(pass.inDoubt?.records ?? PredictionRecordChunks()) == [1, 2])
-        #expect(pass.retry.isEmpty && pass.committed.isEmpty && pass.uncommitted.isEmpty && pass.write == nil)
+        #expect(pass.putBack.isEmpty && pass.committed.isEmpty && pass.uncommitted.isEmpty && pass.write == nil)
     }
 
     @Test func recordsSettledAsCommittedStayCountedWhenALaterAppendFails() {
@@ -144,6 +162,6 @@ struct PredictionLogPassTests {
         pass.settled(true)
         _ = pass.next(now: Self.start)
         pass.failed(Refused())
-        #expect(Self.timestamps(pass.committed) == [1, 2] && Self.timestamps(pass.retry) == [3])
+        #expect(Self.timestamps(pass.committed) == [1, 2] && Self.timestamps(pass.putBack) == [3])
     }
 }

@@ -40,6 +40,7 @@ struct StatisticsWriterTests {
         try await Task.sleep(for: .milliseconds(100))
         let returnedEarly = flushed.value.load(ordering: .acquiring)
         #expect(!returnedEarly, "flush returned while a write was under way")
+        #expect(store.entered.load(ordering: .relaxed) == 1, "flush started a write of its own beside the one under way")
         store.released.store(true, ordering: .relaxed)
         for _ in 0..<300 where !flushed.value.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
         let returned = flushed.value.load(ordering: .acquiring)

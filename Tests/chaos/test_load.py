@@ -53,11 +53,20 @@ def within_floor(target, reference):
 ATTEMPTS = 3
 
 
+def failures(runs):
+    """(errors that fail a test at once, timeouts) over load-tool runs. A response with an error status or a
+    broken connection is the server's doing, whatever the noise; a request unanswered within the tool's 5 s can be
+    this VM's (a stall of the whole machine), and counts as a shortfall instead."""
+    hard = sum(r["errors"]["total"] - r["errors"]["timeouts"] for r in runs)
+    return hard, sum(r["errors"]["timeouts"] for r in runs)
+
+
 def first_attempt_that_holds(measure_once, shortfalls):
     """Runs measure_once() until shortfalls(figures) is empty, at most ATTEMPTS times; returns the last figures and
     the shortfalls of every attempt. Noise on this VM (CPU steal, neighbours) only ever adds latency or takes
     requests away, and a whole attempt of alternating rounds can fall inside one noisy stretch: one CI run failed
-    that way. A cost the server itself pays shows in every attempt, so three attempts that all fall short fail."""
+    that way. A cost the server itself pays shows in every attempt, so three attempts that all fall short fail.
+    Errors are not noise: the measuring functions fail at once on any."""
     misses = []
     for _ in range(ATTEMPTS):
         figures = measure_once()
@@ -83,12 +92,13 @@ def test_10k_open_connections_leave_predict_p99_where_the_reference_is(stack):
             rounds["reference"].append(measure(stack, stack.inference.port, "load-10k", seconds=4))
         p99 = {name: [r["latency_ms"]["p99"] for r in runs] for name, runs in rounds.items()}
         requests = {name: [r["requests"] for r in runs] for name, runs in rounds.items()}
-        errors = sum(r["errors"]["total"] for runs in rounds.values() for r in runs)
+        errors, timeouts = failures([r for runs in rounds.values() for r in runs])
         report("10,000 keep-alive connections held open", predict_load="4,000 req/s over 32 more connections, 5 rounds of 4 s",
                p99_with_10k_held=f"{p99['held']} ms (median {median(p99['held'])}, quiet {quiet(p99['held'])})",
                p99_reference_instance=f"{p99['reference']} ms (median {median(p99['reference'])}, quiet {quiet(p99['reference'])})",
-               requests_held=requests["held"], requests_reference=requests["reference"], errors=errors)
-        return {"p99": p99, "requests": requests, "errors": errors}
+               requests_held=requests["held"], requests_reference=requests["reference"], errors=errors, timeouts=timeouts)
+        assert errors == 0, rounds
+        return {"p99": p99, "requests": requests, "timeouts": timeouts}
 
     def shortfalls(figures):
         # Served as asked (16,000 per round): the median round at least 75% of it, and all rounds together at
@@ -96,8 +106,8 @@ def test_10k_open_connections_leave_predict_p99_where_the_reference_is(stack):
         # (seen in CI: 8,530 requests, p99 395 ms, next to 51 ms on the reference) must not decide it either way.
         p99, requests = figures["p99"], figures["requests"]
         missed = []
-        if figures["errors"]:
-            missed.append(f"{figures['errors']} errors")
+        if figures["timeouts"]:
+            missed.append(f"{figures['timeouts']} requests timed out")
         if median(requests["held"]) < 12_000:
             missed.append(f"median round served {median(requests['held'])} of 16,000")
         if sum(requests["held"]) < 0.8 * sum(requests["reference"]):
@@ -183,13 +193,14 @@ def test_a_slowloris_of_1000_connections_does_not_stop_normal_clients(stack):
             totals["closed"] += loris.closed_by_server
             rounds["reference"].append(measure(stack, port, "load-loris", seconds=4, rate=3000))
         p99 = {name: [r["latency_ms"]["p99"] for r in runs] for name, runs in rounds.items()}
-        errors = sum(r["errors"]["total"] for r in rounds["attacked"])
+        errors, timeouts = failures(rounds["attacked"])
         throughput = {name: median([r["requests_per_second"] for r in runs]) for name, runs in rounds.items()}
         report("slowloris: 1,000 trickling connections", rounds="3 of 4 s with, 3 without", connections_opened=totals["opened"],
                cut_off_by_the_header_timeout=totals["closed"], normal_clients=f"3,000 req/s asked, {throughput['attacked']:,.0f} under attack, {throughput['reference']:,.0f} without",
-               errors_under_attack=errors,
+               errors_under_attack=errors, timeouts_under_attack=timeouts,
                p99_under_attack=f"{p99['attacked']} ms", p99_without=f"{p99['reference']} ms")
-        return {"p99": p99, "errors": errors, "throughput": throughput}
+        assert errors == 0, rounds
+        return {"p99": p99, "timeouts": timeouts, "throughput": throughput}
 
     def shortfalls(figures):
         # The floor here is that normal clients keep being served, not a latency figure (that is the 10k test's):
@@ -198,8 +209,8 @@ def test_a_slowloris_of_1000_connections_does_not_stop_normal_clients(stack):
         # its 1,000 connections at once every 4 s, so p99 under attack moves with this machine's noise (seen in
         # one CI run: 8.6/11.4/1.3 ms under attack, 3.5/1.0/8.5 ms without); both are reported above.
         throughput, missed = figures["throughput"], []
-        if figures["errors"]:
-            missed.append(f"{figures['errors']} errors under attack")
+        if figures["timeouts"]:
+            missed.append(f"{figures['timeouts']} requests timed out under attack")
         if throughput["attacked"] < 0.8 * throughput["reference"]:
             missed.append(f"{throughput['attacked']:,.0f} req/s under attack against {throughput['reference']:,.0f} without")
         if median(figures["p99"]["attacked"]) >= 50:

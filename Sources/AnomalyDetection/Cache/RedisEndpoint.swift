@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 
 /// Where Redis listens: from `REDIS_URL` (`redis://[[user]:password@]host[:port][/db]`) or `REDIS_HOST`/`REDIS_PORT`.
@@ -51,15 +52,19 @@ public struct RedisEndpoint: Sendable, Equatable {
         var username: String?
         var password: String?
         if let at = rest.lastIndex(of: "@") {
+            // Percent-encoded, as in any URL's user information (redis-cli and redis-py decode it too): `p%40ss` is `p@ss`.
             let credentials = rest[..<at]
             if let colon = credentials.firstIndex(of: ":") {
-                username = String(credentials[..<colon])
-                password = String(credentials[credentials.index(after: colon)...])
+                guard let user = String(credentials[..<colon]).removingPercentEncoding,
+                      let secret = String(credentials[credentials.index(after: colon)...]).removingPercentEncoding else { return nil }
+                username = user.isEmpty ? nil : user
+                // An ACL user logs in even with an empty password (`AUTH user ""`), rather than silently as `default`.
+                password = secret.isEmpty && username == nil ? nil : secret
             } else {
-                password = String(credentials)  // redis://secret@host: a password alone, as redis-cli reads it
+                // redis://secret@host: a password alone, as redis-cli reads it.
+                guard let secret = String(credentials).removingPercentEncoding else { return nil }
+                password = secret.isEmpty ? nil : secret
             }
-            if username?.isEmpty == true { username = nil }
-            if password?.isEmpty == true { password = nil }
             rest = rest[rest.index(after: at)...]
         }
         var host = rest.isEmpty ? "127.0.0.1" : String(rest)

@@ -20,7 +20,7 @@ public protocol ModelStore: Sendable {
     /// - Parameters:
     ///   - statistics: the counts to add.
     ///   - writeID: chosen by the writer, and the same when it sends a failed write again.
-    /// - Throws: `PostgresError` when the store could not be reached or did not answer.
+    /// - Throws: when the store could not be reached or did not answer (the write may still have been applied).
     func record(_ statistics: RequestStatistics, writeID: UUID) throws
     /// One round trip, for health checks.
     func ping() throws

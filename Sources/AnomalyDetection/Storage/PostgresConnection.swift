@@ -17,11 +17,11 @@ public final class PostgresConnection: @unchecked Sendable {
     ///   - connectionString: a `postgresql://` URL or `key=value` pairs.
     ///   - connectTimeoutSeconds: used unless the connection string sets `connect_timeout` itself.
     ///   - statementTimeoutMilliseconds: how long one statement may run before the server cancels it.
-    /// - Throws: `PostgresError` of kind `.unavailable` when no connection can be made.
     ///   - replyTimeoutMilliseconds: how long to wait for the server's answer before giving up on the connection.
     ///   - sessionSettings: extra `SET` statements for this session (e.g. `bytea_output = hex`).
     ///   - nonBlocking: libpq's nonblocking mode, in which sending never waits on a full socket (a COPY's data
     ///     then waits here, up to the reply timeout, instead of in libpq with no limit).
+    /// - Throws: `PostgresError` of kind `.unavailable` when no connection can be made.
     public init(connectionString: String, connectTimeoutSeconds: Int = 3, statementTimeoutMilliseconds: Int = 4_000, replyTimeoutMilliseconds: Int = 5_000, sessionSettings: [String] = [], nonBlocking: Bool = false) throws {
         // Earlier keywords are overridden by what the expanded connection string (dbname) sets.
         let keywords = ["connect_timeout", "application_name", "dbname"]

@@ -16,7 +16,7 @@ struct PredictionLogPass {
         case commit
         /// Forget the open write after a failure, so that the next append starts afresh.
         case abandon
-        /// The pass is over: read `committed`, `retry` and `failure`.
+        /// The pass is over: read `committed`, `putBack` and `failure`.
         case finished
     }
 
@@ -26,7 +26,8 @@ struct PredictionLogPass {
         var batchSize: Int
         /// How old the open write may get while records keep coming.
         var commitInterval: Duration
-        /// Commit whatever is open (shutdown).
+        /// Shutdown: commit whatever is open, and at most one batch per pass, so that what is written is committed
+        /// batch by batch and the writer can stop at its deadline between passes.
         var commitNow = false
     }
 
@@ -47,8 +48,9 @@ struct PredictionLogPass {
 
     /// Records committed during the pass.
     private(set) var committed = PredictionRecordChunks()
-    /// Records to put back in front of the buffer, oldest first.
-    private(set) var retry: [PredictionRecord] = []
+    /// Records to put back in front of the buffer, oldest first: a failed write's, and at shutdown those beyond
+    /// the pass's one batch.
+    private(set) var putBack: [PredictionRecord] = []
     /// Why the pass ended early, if it did.
     private(set) var failure: (any Error)?
 
@@ -67,7 +69,15 @@ struct PredictionLogPass {
     ///   - policy: batch size and when to commit.
     init(taken: [PredictionRecord], uncommitted: PredictionRecordChunks = PredictionRecordChunks(), openedAt: ContinuousClock.Instant? = nil,
          write: PredictionLogWriteID? = nil, inDoubt: InDoubt? = nil, policy: Policy) {
-        self.taken = taken
+        // A failed commit closes its write: a write in doubt and an open one never coexist. (If they did, a failed
+        // lookup would abandon the open write while it still counted as sent.)
+        precondition(inDoubt == nil || write == nil, "a write in doubt beside an open write")
+        if policy.commitNow && taken.count > policy.batchSize {
+            putBack = Array(taken[policy.batchSize...])
+            self.taken = Array(taken[..<policy.batchSize])
+        } else {
+            self.taken = taken
+        }
         self.uncommitted = uncommitted
         self.openedAt = openedAt
         self.write = write
@@ -76,7 +86,7 @@ struct PredictionLogPass {
     }
 
     /// Every record the pass holds that is not written yet.
-    var held: Int { taken.count - sent + uncommitted.count + (inDoubt?.records.count ?? 0) + retry.count }
+    var held: Int { taken.count - sent + uncommitted.count + (inDoubt?.records.count ?? 0) + putBack.count }
 
     /// The next step, given the time now (for the commit interval).
     mutating func next(now: ContinuousClock.Instant) -> Step {
@@ -112,7 +122,7 @@ struct PredictionLogPass {
         guard let doubt = inDoubt else { return }
         guard let wasCommitted else {
             // Still open on the server: nothing newer may go before it. Not a failure of the connection.
-            end(PredictionLogInDoubt(write: doubt.write), retry: taken)
+            end(PredictionLogInDoubt(write: doubt.write), putBack: taken)
             return
         }
         inDoubt = nil
@@ -146,15 +156,15 @@ struct PredictionLogPass {
     mutating func failed(_ error: any Error) {
         switch stage {
         case .settling:
-            end(error, retry: taken)
+            end(error, putBack: taken)
         case .sending:
             let resend = uncommitted.array + taken
             closeWrite()
-            end(error, retry: resend)
+            end(error, putBack: resend)
         case .committing:
             if let write { inDoubt = (write, uncommitted) }
             closeWrite()
-            end(error, retry: [])
+            end(error, putBack: [])
         case .done:
             return
         }
@@ -167,9 +177,9 @@ struct PredictionLogPass {
         write = nil
     }
 
-    private mutating func end(_ error: any Error, retry records: [PredictionRecord]) {
+    private mutating func end(_ error: any Error, putBack records: [PredictionRecord]) {
         failure = error
-        retry = records
+        putBack = records + putBack
         taken = []
         sent = 0
         stage = .done

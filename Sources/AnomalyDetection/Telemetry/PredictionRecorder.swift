@@ -34,6 +34,10 @@ public final class PredictionRecorder: Sendable {
         /// pass up to this, so an idle process (or one that never predicts, like training) is not woken 200
         /// times a second for nothing.
         public var idleIntervalMilliseconds: Int = 100
+        /// How long past the shutdown deadline `flush` waits for a pass the writer thread has under way (each of its
+        /// calls gives up after the connection's reply timeout, 3 s by default), so that what that pass commits is
+        /// counted before the statistics' last write.
+        public var shutdownOverrun: Duration = .seconds(3)
 
         public init() {}
     }
@@ -118,12 +122,20 @@ public final class PredictionRecorder: Sendable {
         buffer.withLock { ($0.dropped, $0.written, $0.held) }
     }
 
-    /// Stops the thread and writes everything left, giving up at `deadline`.
+    /// Stops the thread and writes everything left, giving up at `deadline`; then writes the statistics of what
+    /// was committed, even past it.
+    /// - Parameter deadline: when to stop starting log passes. A pass under way is waited for up to
+    ///   `shutdownOverrun` past it, and the statistics get one write after that: without it, the dashboard's totals
+    ///   would stay below what the log holds for good.
     public func flush(deadline: ContinuousClock.Instant) {
         stopped.store(true, ordering: .relaxed)
         statistics.stop()
         writePending(until: deadline)
-        statistics.flush(deadline: deadline)
+        let overrun = deadline + configuration.shutdownOverrun
+        while buffer.withLock({ $0.writing }) && ContinuousClock.now < overrun {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        statistics.flush(deadline: max(deadline, .now + StatisticsWriter.lastWriteAllowance))
         let left = counts.pending
         if left > 0 {
             logger.warning("prediction records not written at shutdown", metadata: ["count": "\(left)"])
@@ -166,7 +178,7 @@ public final class PredictionRecorder: Sendable {
             lastTaken.store(pass.taken.count, ordering: .relaxed)
             found = found || !pass.taken.isEmpty
             carryOut(&pass)
-            let (committed, retry, failure) = (pass.committed, pass.retry, pass.failure)
+            let (committed, putBack, failure) = (pass.committed, pass.putBack, pass.failure)
             if !committed.isEmpty { statistics.add(committed) }
             buffer.withLock { buffer in
                 buffer.written += committed.count
@@ -176,18 +188,18 @@ public final class PredictionRecorder: Sendable {
                 buffer.openedAt = pass.openedAt
                 buffer.write = pass.write
                 buffer.inDoubt = pass.inDoubt
-                if !retry.isEmpty {
+                if !putBack.isEmpty {
                     // Older records go back in front; what no longer fits is dropped and counted.
                     let room = max(0, configuration.capacity - buffer.held)
-                    let kept = retry.prefix(room)
-                    buffer.dropped += retry.count - kept.count
+                    let kept = putBack.prefix(room)
+                    buffer.dropped += putBack.count - kept.count
                     buffer.pending.insert(contentsOf: kept, at: 0)
                 }
             }
             if let failure {
                 if let repeats = failureWarnings.withLock({ $0.admit() }) {
                     logger.warning("prediction log write failed; will retry", metadata: [
-                        "error": "\(failure)", "pending": "\(retry.count)", "in_doubt": "\(pass.inDoubt?.records.count ?? 0)",
+                        "error": "\(failure)", "pending": "\(putBack.count)", "in_doubt": "\(pass.inDoubt?.records.count ?? 0)",
                         "repeats_not_logged": "\(repeats)",
                     ])
                 }
@@ -197,7 +209,7 @@ public final class PredictionRecorder: Sendable {
                 continue
             }
             if !committed.isEmpty { failureWarnings.withLock { $0.reset() } }
-            if deadline == nil || (pass.taken.isEmpty && pass.uncommitted.isEmpty && pass.inDoubt == nil) { return found }
+            if deadline == nil || (pass.taken.isEmpty && pass.uncommitted.isEmpty && pass.inDoubt == nil && putBack.isEmpty) { return found }
         }
     }
 

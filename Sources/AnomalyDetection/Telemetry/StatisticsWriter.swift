@@ -18,6 +18,10 @@ public final class StatisticsWriter: Sendable {
     /// middle of it (its transaction would then roll back, and its counts be lost).
     private let writing = Mutex(())
 
+    /// How long a shutdown leaves the last write to start, even past its deadline: the counts of what was
+    /// committed are worth one write (at most one reply timeout more when Postgres does not answer).
+    public static let lastWriteAllowance: Duration = .seconds(1)
+
     public init(kind: String, store: any ModelStore, logger: Logger) {
         self.kind = kind
         self.store = store

@@ -54,6 +54,9 @@ public final class AnomalyBackend: Sendable {
         // The prediction log has a connection of its own.
         var logConfiguration = storeConfiguration
         logConfiguration.poolSize = 1
+        // Set, not assumed: a DATABASE_URL `options`, a role's or the server's setting could turn it off, and a
+        // record counted as written could then be lost in a Postgres crash. The statistics store shares it.
+        logConfiguration.sessionSettings.append("synchronous_commit = on")
         recorder = PredictionRecorder(
             log: PostgresPredictionLog(configuration: logConfiguration),
             statisticsStore: PostgresModelStore(configuration: logConfiguration, logger: logger),
@@ -84,7 +87,7 @@ public final class AnomalyBackend: Sendable {
         retention?.stop()
         fitStatistics.stop()
         recorder.flush(deadline: deadline)
-        fitStatistics.flush(deadline: deadline)
+        fitStatistics.flush(deadline: max(deadline, .now + StatisticsWriter.lastWriteAllowance))
         if ContinuousClock.now < deadline { try? latency.publish(to: redis) }
         latency.stop()
         tracker.stop()
