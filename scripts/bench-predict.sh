@@ -50,7 +50,7 @@ taskset -c 0 wrk -t1 -c64 -d3s -s ../shared/bench/predict.lua "http://127.0.0.1:
 bench=${BENCH_SCRIPT:-../shared/bench/vs-nginx.sh}
 # CPU steal (the hypervisor running someone else on our CPUs) is this machine's main source of p99 outliers:
 # printed for the run so that a figure can be read with it (a round with 15-20% steal gave p99 5-37 ms, rounds
-# with none 1.9-2.2 ms; 2026-11-22 19:27, 2-s rounds).
+# with none 1.9-2.4 ms; 2026-11-22 19:37, 2-s rounds).
 cpu_ticks() { awk '/^cpu[01] / {print $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 mapfile -t ticks_before < <(cpu_ticks)
 SERVER_CPU=1 WRK_CPU=0 "$bench" "http://127.0.0.1:$infer_port/predict/$series" ../shared/bench/predict.lua
