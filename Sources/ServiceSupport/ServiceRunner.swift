@@ -77,7 +77,7 @@ public struct ServiceRunner {
             do {
                 try Server.checkAvailable(host: configuration.host, port: configuration.port)
             } catch {
-                Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port) (HOST, \(service.uppercased())_PORT or --port): \(error)")
+                Self.exit(message: Self.listenFailure(service, configuration, error))
             }
             afterShutdown = try prepare(&router, environment, logger)
         } catch {
@@ -88,12 +88,17 @@ public struct ServiceRunner {
         do {
             signalled = try server.run()
         } catch let error as SocketError {
-            Self.exit(message: "\(service)-service: cannot listen on \(configuration.host):\(configuration.port) (HOST, \(service.uppercased())_PORT or --port): \(error)")
+            Self.exit(message: Self.listenFailure(service, configuration, error))
         }
         // In-flight requests and writing out the prediction log share the grace period, so that the whole
         // shutdown fits in it (plus at most two reply timeouts for calls under way): a container manager's stop
         // timeout set above it is then never reached. The log gets at least `minimumFlushTime` after the last request.
         afterShutdown?(max(signalled + configuration.shutdownGracePeriod, .now + Self.minimumFlushTime))
+    }
+
+    /// Why the service cannot listen, naming what sets the address.
+    private static func listenFailure(_ service: String, _ configuration: ServerConfiguration, _ error: any Error) -> String {
+        "\(service)-service: cannot listen on \(configuration.host):\(configuration.port) (HOST, \(service.uppercased())_PORT or --port): \(error)"
     }
 
     /// The least time the prediction log and statistics get to be written out once requests are done.

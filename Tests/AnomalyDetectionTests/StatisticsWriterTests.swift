@@ -105,16 +105,36 @@ struct StatisticsWriterTests {
         #expect(state.counted == 4 && state.applied.count == 2 && state.calls == 4, "\(state)")
     }
 
-    @Test("Past its deadline, flush writes nothing")
-    func flushPastItsDeadlineWritesNothing() {
+    @Test("Past its deadline, flush still makes its one write: the counts of what was committed are not dropped")
+    func flushPastItsDeadlineStillWrites() {
         let store = HeldStore()
         store.released.store(true, ordering: .relaxed)
         let writer = StatisticsWriter(kind: "fit", store: store, logger: Logger(label: "test"))
         writer.add(latencyMicroseconds: 100)
-        writer.flush(deadline: .now - .seconds(1))
-        let entered = store.entered.load(ordering: .relaxed)
-        #expect(entered == 0)
-        writer.flush(deadline: .now + .seconds(1))
+        writer.flush(deadline: .now - .seconds(5))
         #expect(store.recorded.withLock { $0 } == [1])
+    }
+
+    @Test("A flush that waited past its deadline and its allowance for a write under way starts no other")
+    func flushPastItsAllowanceWritesNothingMore() async throws {
+        let store = HeldStore()
+        let writer = StatisticsWriter(kind: "fit", store: store, logger: Logger(label: "test"))
+        writer.add(latencyMicroseconds: 100)
+        writer.start(intervalSeconds: 0.01)
+        for _ in 0..<300 where store.entered.load(ordering: .relaxed) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        writer.add(latencyMicroseconds: 100)
+        let flushed = Flag()
+        let flusher = Thread {
+            writer.flush(deadline: .now - .seconds(5))
+            flushed.value.store(true, ordering: .releasing)
+        }
+        flusher.start()
+        try await Task.sleep(for: StatisticsWriter.lastWriteAllowance + .milliseconds(300))
+        store.released.store(true, ordering: .relaxed)
+        for _ in 0..<300 where !flushed.value.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+        let returned = flushed.value.load(ordering: .acquiring)
+        let entered = store.entered.load(ordering: .relaxed)
+        #expect(returned)
+        #expect(entered == 1 && store.recorded.withLock { $0 } == [1])
     }
 }

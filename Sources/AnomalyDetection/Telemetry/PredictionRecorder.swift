@@ -56,7 +56,7 @@ public final class PredictionRecorder: Sendable {
         /// The open write.
         var write: PredictionLogWriteID?
         /// A write whose commit got no answer, and its records: older than anything in `pending`.
-        var inDoubt: (write: PredictionLogWriteID, records: PredictionRecordChunks)?
+        var inDoubt: PredictionLogPass.InDoubt?
 
         /// Every record held in memory and not yet written: buffered, out with the writer, open or in doubt.
         /// `capacity` bounds this, not `pending` alone, so a pass stuck on a hung Postgres cannot let the
@@ -135,7 +135,7 @@ public final class PredictionRecorder: Sendable {
         while buffer.withLock({ $0.writing }) && ContinuousClock.now < overrun {
             Thread.sleep(forTimeInterval: 0.01)
         }
-        statistics.flush(deadline: max(deadline, .now + StatisticsWriter.lastWriteAllowance))
+        statistics.flush(deadline: deadline)
         let left = counts.pending
         if left > 0 {
             logger.warning("prediction records not written at shutdown", metadata: ["count": "\(left)"])

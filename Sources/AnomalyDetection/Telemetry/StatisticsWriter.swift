@@ -18,9 +18,9 @@ public final class StatisticsWriter: Sendable {
     /// middle of it (its transaction would then roll back, and its counts be lost).
     private let writing = Mutex(())
 
-    /// How long a shutdown leaves the last write to start, even past its deadline: the counts of what was
+    /// How long after `flush` is called its write may still start, even past the deadline: the counts of what was
     /// committed are worth one write (at most one reply timeout more when Postgres does not answer).
-    public static let lastWriteAllowance: Duration = .seconds(1)
+    static let lastWriteAllowance: Duration = .seconds(1)
 
     public init(kind: String, store: any ModelStore, logger: Logger) {
         self.kind = kind
@@ -52,14 +52,16 @@ public final class StatisticsWriter: Sendable {
         stopped.store(true, ordering: .relaxed)
     }
 
-    /// Stops the thread and writes what is left, after any write the thread has under way; nothing is written
-    /// once `deadline` has passed (what is left is then logged as not written).
-    /// - Parameter deadline: when to stop trying; a write under way, or the one started just before it, may
-    ///   outlast it by the store's reply timeout.
+    /// Stops the thread and writes what is left, after any write the thread has under way. The write starts
+    /// before `deadline` or within `lastWriteAllowance` of the call, whichever is later: without it a shutdown
+    /// that used its whole period on the prediction log would leave the dashboard's totals below the log for
+    /// good. Past both, nothing is written, and what is left is logged as not written.
+    /// - Parameter deadline: when the shutdown's period ends; the write may outlast it by the store's reply timeout.
     public func flush(deadline: ContinuousClock.Instant) {
         stop()
+        let latestStart = max(deadline, .now + Self.lastWriteAllowance)
         writing.withLock { _ in
-            guard ContinuousClock.now < deadline else { return }
+            guard ContinuousClock.now < latestStart else { return }
             writePending()
         }
         let left = pending.withLock { $0.count } + (failed.withLock { $0?.statistics.count } ?? 0)

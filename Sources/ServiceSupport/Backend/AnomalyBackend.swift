@@ -87,7 +87,7 @@ public final class AnomalyBackend: Sendable {
         retention?.stop()
         fitStatistics.stop()
         recorder.flush(deadline: deadline)
-        fitStatistics.flush(deadline: max(deadline, .now + StatisticsWriter.lastWriteAllowance))
+        fitStatistics.flush(deadline: deadline)
         if ContinuousClock.now < deadline { try? latency.publish(to: redis) }
         latency.stop()
         tracker.stop()
