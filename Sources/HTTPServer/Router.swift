@@ -44,7 +44,8 @@ public struct Router: Sendable {
     }
 
     fileprivate enum Segment: Sendable, Equatable {
-        case literal(String)
+        /// A literal segment, as the bytes it matches.
+        case literal([UInt8])
         case parameter(String)
     }
 
@@ -56,8 +57,8 @@ public struct Router: Sendable {
         case badPath(String)
     }
 
-    /// Routes without parameters, by exact path, in the order first added.
-    private var literalRoutes: [(path: String, routes: [Route])] = []
+    /// Routes without parameters, by the bytes of their exact path, in the order first added.
+    private var literalRoutes: [(path: [UInt8], routes: [Route])] = []
     private var parameterRoutes: [Route] = []
     private var preconditionProvider: PreconditionProvider?
 
@@ -71,16 +72,16 @@ public struct Router: Sendable {
     ///   - handler: the code that answers.
     public mutating func add(_ method: HTTPMethod, _ pattern: String, execution: Execution = .blocking, handler: @escaping Handler) {
         let segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { part -> Segment in
-            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
+            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(Array(part.utf8))
         }
         let route = Route(method: method, pattern: pattern, execution: execution, handler: handler,
                           precondition: preconditionProvider?(method, pattern), segments: segments)
         if segments.contains(where: { if case .parameter = $0 { return true } else { return false } }) {
             parameterRoutes.append(route)
-        } else if let index = literalRoutes.firstIndex(where: { $0.path == pattern }) {
+        } else if let index = literalRoutes.firstIndex(where: { $0.path.elementsEqual(pattern.utf8) }) {
             literalRoutes[index].routes.append(route)
         } else {
-            literalRoutes.append((pattern, [route]))
+            literalRoutes.append((Array(pattern.utf8), [route]))
         }
     }
 
@@ -127,23 +128,24 @@ public struct Router: Sendable {
 
     /// Finds the route for `method` and `path` (the percent-encoded path of the target).
     public func resolve(method: HTTPMethod, path: Substring) -> Resolution {
-        if path.utf8.contains(UInt8(ascii: "%")) {
+        // The common case, a plain path, is matched in place, on its bytes: literal segments compare as bytes and
+        // only the winning route's parameters become Strings (no split, no per-route dictionary, no String indices).
+        let bytes = path.utf8.span
+        if Self.contains(UInt8(ascii: "%"), in: bytes) {
             return resolveEncoded(method: method, path: path)
         }
-        // The common case, a plain path, is matched in place: literal segments compare as bytes and only the
-        // winning route's parameters become Strings (no split, no per-route dictionary).
-        if let routes = literalRoutes.first(where: { $0.path.utf8.count == path.utf8.count && $0.path.utf8.elementsEqual(path.utf8) })?.routes {
+        if let routes = literalRoutes.first(where: { Self.equal(bytes, $0.path.span) })?.routes {
             return pick(routes, method: method, parameters: PathParameters())
         }
         var first: PathParameters?
         for route in parameterRoutes {
-            guard let parameters = Self.match(route.segments, plainPath: path) else { continue }
+            guard let parameters = Self.match(route.segments, plainPath: path, bytes: bytes) else { continue }
             if route.method == method { return .matched(route, parameters: parameters) }
             if first == nil { first = parameters }
         }
         // No route of this method: HEAD may fall back to GET, anything else is told what is allowed.
         guard let first else { return .notFound }
-        let candidates = parameterRoutes.filter { Self.match($0.segments, plainPath: path) != nil }
+        let candidates = parameterRoutes.filter { Self.match($0.segments, plainPath: path, bytes: bytes) != nil }
         return pick(candidates, method: method, parameters: first)
     }
 
@@ -157,7 +159,7 @@ public struct Router: Sendable {
             decodedParts.append(decoded)
         }
         let decodedPath = "/" + decodedParts.joined(separator: "/")
-        if let routes = literalRoutes.first(where: { $0.path == decodedPath })?.routes {
+        if let routes = literalRoutes.first(where: { $0.path.elementsEqual(decodedPath.utf8) })?.routes {
             return pick(routes, method: method, parameters: PathParameters())
         }
         var candidates: [Route] = []
@@ -166,7 +168,7 @@ public struct Router: Sendable {
             var captured = PathParameters()
             let matches = zip(route.segments, decodedParts).allSatisfy { segment, part in
                 switch segment {
-                case .literal(let literal): return literal == part
+                case .literal(let literal): return literal.elementsEqual(part.utf8)
                 case .parameter(let name):
                     captured.append(name: name, value: part)
                     return !part.isEmpty
@@ -180,27 +182,39 @@ public struct Router: Sendable {
         return candidates.isEmpty ? .notFound : pick(candidates, method: method, parameters: parameters)
     }
 
-    /// The parameters of `segments` in `path` (no percent-encoding), or nil when it does not match.
-    private static func match(_ segments: [Segment], plainPath path: Substring) -> PathParameters? {
+    /// The parameters of `segments` in `path` (no percent-encoding; `bytes` are its UTF-8), or nil when it does not match.
+    private static func match(_ segments: [Segment], plainPath path: Substring, bytes: Span<UInt8>) -> PathParameters? {
         let slash = UInt8(ascii: "/")
-        let bytes = path.utf8
-        var index = bytes.startIndex
+        var index = 0
         var parameters = PathParameters()
         for segment in segments {
-            guard index < bytes.endIndex, bytes[index] == slash else { return nil }
-            let start = bytes.index(after: index)
-            let end = bytes[start...].firstIndex(of: slash) ?? bytes.endIndex
-            let part = path[start..<end]
+            guard index < bytes.count, bytes[index] == slash else { return nil }
+            let start = index + 1
+            var end = start
+            while end < bytes.count && bytes[end] != slash { end += 1 }
             switch segment {
             case .literal(let literal):
-                guard literal.utf8.elementsEqual(part.utf8) else { return nil }
+                guard equal(bytes.extracting(start..<end), literal.span) else { return nil }
             case .parameter(let name):
-                guard !part.isEmpty else { return nil }
-                parameters.append(name: name, value: String(part))
+                guard end > start else { return nil }
+                let utf8 = path.utf8
+                parameters.append(name: name, value: String(path[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)]))
             }
             index = end
         }
-        return index == bytes.endIndex ? parameters : nil
+        return index == bytes.count ? parameters : nil
+    }
+
+    private static func contains(_ byte: UInt8, in bytes: Span<UInt8>) -> Bool {
+        for index in bytes.indices where bytes[index] == byte { return true }
+        return false
+    }
+
+    /// Whether two runs of bytes are the same.
+    private static func equal(_ lhs: Span<UInt8>, _ rhs: Span<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in lhs.indices where lhs[index] != rhs[index] { return false }
+        return true
     }
 
     private func pick(_ routes: [Route], method: HTTPMethod, parameters: PathParameters) -> Resolution {

@@ -87,6 +87,25 @@ struct RouterTests {
         }
     }
 
+    @Test func plainPathsMatchByteForByteAsSlicesOfTheTarget() {
+        let router = makeRouter()
+        // The path is a Substring of the whole target, as HTTPRequest.path gives it: offsets are the slice's own.
+        let target = "/models/sensor-7/versions/12?x=1"
+        guard case .matched(let route, let parameters) = router.resolve(method: .get, path: target[..<target.firstIndex(of: "?")!]) else {
+            Issue.record("no match")
+            return
+        }
+        #expect(route.pattern == "/models/:series_id/versions/:version")
+        #expect(parameters == ["series_id": "sensor-7", "version": "12"])
+        // Same length as a literal route or a literal segment, one byte different: no match.
+        for path in ["/livey", "/Livez", "/fiT/a", "/models/a/version/3"] {
+            guard case .notFound = router.resolve(method: .get, path: path[...]) else {
+                Issue.record("\(path) should be 404")
+                continue
+            }
+        }
+    }
+
     @Test func encodedLiteralPathStillMatches() {
         guard case .matched(let route, _) = makeRouter().resolve(method: .get, path: "/li%76ez") else {
             Issue.record("no match")
