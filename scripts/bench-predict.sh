@@ -40,6 +40,10 @@ infer=$!
 for port in "$train_port" "$infer_port"; do
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 done
+# A port that answers is not enough: a process left over on it would be measured instead of this build.
+for pid in $train $infer; do
+  kill -0 "$pid" 2>/dev/null || { echo "a service did not start (port taken?): /tmp/bench-training.log, /tmp/bench-inference.log" >&2; exit 1; }
+done
 series=bench-predict
 curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
   -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
