@@ -34,17 +34,30 @@ struct PredictionLogPass {
     /// A write whose commit got no answer, and its records.
     typealias InDoubt = (write: PredictionLogWriteID, records: PredictionRecordChunks)
 
+    /// What one pass hands to the next: the open write and a write in doubt. The recorder keeps it between passes.
+    struct Carried {
+        /// Sent into the open write and not committed.
+        var uncommitted = PredictionRecordChunks()
+        /// When the open write took its first records.
+        var openedAt: ContinuousClock.Instant?
+        /// The open write.
+        var write: PredictionLogWriteID?
+        /// A write whose commit got no answer: settled first.
+        var inDoubt: InDoubt?
+
+        /// The records it holds.
+        var count: Int { uncommitted.count + (inDoubt?.records.count ?? 0) }
+    }
+
     /// The records this pass took from the buffer, with those of a write in doubt that turned out not committed
     /// in front.
     private(set) var taken: [PredictionRecord]
-    /// Sent into the open write and not committed.
-    private(set) var uncommitted: PredictionRecordChunks
-    /// When the open write took its first records.
-    private(set) var openedAt: ContinuousClock.Instant?
-    /// The open write.
-    private(set) var write: PredictionLogWriteID?
-    /// A write whose commit got no answer: settled first.
-    private(set) var inDoubt: InDoubt?
+    /// The open write and a write in doubt, as the pass leaves them for the next.
+    private(set) var carried: Carried
+    var uncommitted: PredictionRecordChunks { carried.uncommitted }
+    var openedAt: ContinuousClock.Instant? { carried.openedAt }
+    var write: PredictionLogWriteID? { carried.write }
+    var inDoubt: InDoubt? { carried.inDoubt }
 
     /// Records committed during the pass.
     private(set) var committed = PredictionRecordChunks()
@@ -64,29 +77,30 @@ struct PredictionLogPass {
     /// A pass over what the buffer handed over.
     /// - Parameters:
     ///   - taken: the records taken from the buffer, oldest first.
-    ///   - uncommitted, openedAt, write: the open write, as the last pass left it.
-    ///   - inDoubt: the write whose commit got no answer, if any.
+    ///   - carried: the open write and a write in doubt, as the last pass left them.
     ///   - policy: batch size and when to commit.
-    init(taken: [PredictionRecord], uncommitted: PredictionRecordChunks = PredictionRecordChunks(), openedAt: ContinuousClock.Instant? = nil,
-         write: PredictionLogWriteID? = nil, inDoubt: InDoubt? = nil, policy: Policy) {
+    init(taken: [PredictionRecord], carried: Carried = Carried(), policy: Policy) {
         // A failed commit closes its write: a write in doubt and an open one never coexist. (If they did, a failed
         // lookup would abandon the open write while it still counted as sent.)
-        precondition(inDoubt == nil || write == nil, "a write in doubt beside an open write")
+        precondition(carried.inDoubt == nil || carried.write == nil, "a write in doubt beside an open write")
         if policy.commitNow && taken.count > policy.batchSize {
             putBack = Array(taken[policy.batchSize...])
             self.taken = Array(taken[..<policy.batchSize])
         } else {
             self.taken = taken
         }
-        self.uncommitted = uncommitted
-        self.openedAt = openedAt
-        self.write = write
-        self.inDoubt = inDoubt
+        self.carried = carried
         self.policy = policy
     }
 
+    /// The same, with the carried state spelled out (the tests').
+    init(taken: [PredictionRecord], uncommitted: PredictionRecordChunks = PredictionRecordChunks(), openedAt: ContinuousClock.Instant? = nil,
+         write: PredictionLogWriteID? = nil, inDoubt: InDoubt? = nil, policy: Policy) {
+        self.init(taken: taken, carried: Carried(uncommitted: uncommitted, openedAt: openedAt, write: write, inDoubt: inDoubt), policy: policy)
+    }
+
     /// Every record the pass holds that is not written yet.
-    var held: Int { taken.count - sent + uncommitted.count + (inDoubt?.records.count ?? 0) + putBack.count }
+    var held: Int { taken.count - sent + carried.count + putBack.count }
 
     /// The next step, given the time now (for the commit interval).
     mutating func next(now: ContinuousClock.Instant) -> Step {
@@ -103,7 +117,7 @@ struct PredictionLogPass {
             if sent < taken.count {
                 return .append(taken[sent..<min(taken.count, sent + policy.batchSize)])
             }
-            uncommitted.append(taken)
+            carried.uncommitted.append(taken)
             stage = .committing
             guard write != nil, let opened = openedAt, !uncommitted.isEmpty,
                   policy.commitNow || taken.isEmpty || now - opened >= policy.commitInterval else {
@@ -125,7 +139,7 @@ struct PredictionLogPass {
             end(PredictionLogInDoubt(write: doubt.write), putBack: taken)
             return
         }
-        inDoubt = nil
+        carried.inDoubt = nil
         if wasCommitted {
             committed = doubt.records
         } else {
@@ -137,8 +151,8 @@ struct PredictionLogPass {
     /// `.append` went through: the batch is in `write`, opened at `now` if it was not open yet.
     mutating func appended(to write: PredictionLogWriteID, now: ContinuousClock.Instant) {
         guard case .sending = stage, sent < taken.count else { return }
-        self.write = write
-        openedAt = openedAt ?? now
+        carried.write = write
+        carried.openedAt = carried.openedAt ?? now
         sent = min(taken.count, sent + policy.batchSize)
     }
 
@@ -162,7 +176,7 @@ struct PredictionLogPass {
             closeWrite()
             end(error, putBack: resend)
         case .committing:
-            if let write { inDoubt = (write, uncommitted) }
+            if let write { carried.inDoubt = (write, uncommitted) }
             closeWrite()
             end(error, putBack: [])
         case .done:
@@ -172,9 +186,9 @@ struct PredictionLogPass {
     }
 
     private mutating func closeWrite() {
-        uncommitted = PredictionRecordChunks()
-        openedAt = nil
-        write = nil
+        carried.uncommitted = PredictionRecordChunks()
+        carried.openedAt = nil
+        carried.write = nil
     }
 
     private mutating func end(_ error: any Error, putBack records: [PredictionRecord]) {

@@ -49,19 +49,14 @@ public final class PredictionRecorder: Sendable {
         var writing = false
         /// Records the writer has out of the buffer during a pass (taken, open or in doubt), still pending.
         var inPass = 0
-        /// Sent into the open write and not yet committed (the writer's, kept here between passes).
-        var uncommitted = PredictionRecordChunks()
-        /// When the open write took its first records.
-        var openedAt: ContinuousClock.Instant?
-        /// The open write.
-        var write: PredictionLogWriteID?
-        /// A write whose commit got no answer, and its records: older than anything in `pending`.
-        var inDoubt: PredictionLogPass.InDoubt?
+        /// The open write and a write in doubt (whose records are older than anything in `pending`), kept here
+        /// between the writer's passes.
+        var carried = PredictionLogPass.Carried()
 
         /// Every record held in memory and not yet written: buffered, out with the writer, open or in doubt.
         /// `capacity` bounds this, not `pending` alone, so a pass stuck on a hung Postgres cannot let the
         /// buffer fill again behind it.
-        var held: Int { pending.count + inPass + uncommitted.count + (inDoubt?.records.count ?? 0) }
+        var held: Int { pending.count + inPass + carried.count }
     }
 
     private let log: any PredictionLogWriter
@@ -160,13 +155,9 @@ public final class PredictionRecorder: Sendable {
                 guard !buffer.writing else { return nil }
                 buffer.writing = true
                 swap(&fresh, &buffer.pending)
-                let pass = PredictionLogPass(taken: fresh, uncommitted: buffer.uncommitted, openedAt: buffer.openedAt, write: buffer.write,
-                                             inDoubt: buffer.inDoubt, policy: policy)
+                let pass = PredictionLogPass(taken: fresh, carried: buffer.carried, policy: policy)
                 buffer.inPass = pass.held
-                buffer.uncommitted = PredictionRecordChunks()
-                buffer.openedAt = nil
-                buffer.write = nil
-                buffer.inDoubt = nil
+                buffer.carried = PredictionLogPass.Carried()
                 return pass
             }
             guard var pass = started else {
@@ -184,10 +175,7 @@ public final class PredictionRecorder: Sendable {
                 buffer.written += committed.count
                 buffer.writing = false
                 buffer.inPass = 0
-                buffer.uncommitted = pass.uncommitted
-                buffer.openedAt = pass.openedAt
-                buffer.write = pass.write
-                buffer.inDoubt = pass.inDoubt
+                buffer.carried = pass.carried
                 if !putBack.isEmpty {
                     // Older records go back in front; what no longer fits is dropped and counted.
                     let room = max(0, configuration.capacity - buffer.held)
