@@ -449,16 +449,20 @@ def test_ten_thousand_idle_connections_do_not_slow_the_others(start_server):
         for s in idle[::2]:
             assert s.recv(4096).startswith(b"HTTP/1.1 200")
         # A cost that grows with the idle connections is there in every round; a burst of steal on this
-        # shared machine is not (CI once saw one round at 6.7 ms). So up to three rounds, and the best counts.
-        bound = max(5 * baseline_p99, 0.005)
+        # shared machine is not (CI once saw one round's p99 at 6.7 ms). So up to three rounds, and one must
+        # pass. The median carries the tight bound: a syscall per idle connection per wake-up took it from
+        # 0.145 to 1.742 ms while p99 (2.4 ms) stayed under the 5-ms floor that steal makes necessary.
+        def within(p50, p99):
+            return p50 < 3 * baseline_p50 and p99 < max(5 * baseline_p99, 0.005)
+
         rounds = []
         for _ in range(3):
             rounds.append(latencies())
-            if rounds[-1][1] < bound:
+            if within(*rounds[-1]):
                 break
         print(f"\n/livez p50/p99 without idle: {baseline_p50*1e3:.3f}/{baseline_p99*1e3:.3f} ms; with 10,000 idle: "
               + ", ".join(f"{p50*1e3:.3f}/{p99*1e3:.3f} ms" for p50, p99 in rounds))
-        assert min(p99 for _, p99 in rounds) < bound
+        assert within(*rounds[-1])
         for s in idle[:100]:  # the idle ones still work
             s.sendall(b"GET /livez HTTP/1.1\r\nHost: t\r\n\r\n")
             assert b"200 OK" in s.recv(4096)
