@@ -1,4 +1,10 @@
 /// One client connection. Owned and touched by a single event loop, never shared across threads.
+///
+/// `parser` and `output` are changed in place through calls (`parser.next()`, `serialize(into: &output)`),
+/// which Swift checks for overlapping access at run time on a class's properties. Only the owning loop's
+/// thread touches them and no access to one nests inside another, so those checks are off for them
+/// (`@exclusivity(unchecked)`, as for the loop's own arrays in `EventLoop`): with the loop's three, about
+/// 1,900 fewer instructions per predict (`scripts/instructions-per-predict.sh`, 53,077 → 51,154).
 final class Connection {
     /// What the connection is waiting for; decides which timeout applies.
     enum Phase: Equatable {
@@ -17,10 +23,10 @@ final class Connection {
     let fd: Int32
     /// Distinguishes this connection from a later one that reuses the same descriptor.
     let id: UInt64
-    var parser: RequestParser
+    @exclusivity(unchecked) var parser: RequestParser
     var phase = Phase.idle
     var deadline: Int64
-    var output: [UInt8] = []
+    @exclusivity(unchecked) var output: [UInt8] = []
     /// When the last read that returned bytes came back (see `HTTPRequest.receivedAt`).
     var lastInputAt: UInt64 = 0
     var outputOffset = 0

@@ -13,7 +13,8 @@ struct Completion: Sendable {
 /// One event-loop thread: its own `SO_REUSEPORT` listener, its own epoll set, its own connections.
 ///
 /// Threading: everything but `inbox`, `wakeSignal` and `shutdownRequested` is touched only by the
-/// loop's own thread, which is why the class can be `@unchecked Sendable`.
+/// loop's own thread, which is why the class can be `@unchecked Sendable`. For the same reason the arrays the
+/// loop changes through calls skip Swift's run-time exclusivity checks (see `Connection`).
 final class EventLoop: @unchecked Sendable {
     let index: Int
     let shared: ServerShared
@@ -26,14 +27,14 @@ final class EventLoop: @unchecked Sendable {
     let wakePending = Atomic<Bool>(false)
     let shutdownRequested = Atomic<Bool>(false)
 
-    var connections: [Connection?] = []
+    @exclusivity(unchecked) var connections: [Connection?] = []
     var liveConnections = 0
     var nextConnectionID: UInt64 = 0
     var now = monotonicMilliseconds()
     var draining = false
     var drainDeadline: Int64 = 0
     var nextSweep: Int64 = 0
-    var fixedHeaders: [UInt8] = []
+    @exclusivity(unchecked) var fixedHeaders: [UInt8] = []
     var fixedHeadersSecond = -1
     let readBuffer: UnsafeMutableRawBufferPointer
     var spareFD: Int32
@@ -41,7 +42,7 @@ final class EventLoop: @unchecked Sendable {
     var listenerPausedUntil: Int64?
     var lastDescriptorWarning: Int64 = -10_000
     /// Connections read in the current round, with their epoll events, handled once the round's reads are done.
-    var readThisRound: [(connection: Connection, events: UInt32)] = []
+    @exclusivity(unchecked) var readThisRound: [(connection: Connection, events: UInt32)] = []
 
     static let listenerToken = UInt64.max - 1
     static let wakeToken = UInt64.max
