@@ -23,18 +23,22 @@ public struct HTTPRequest: Sendable {
 
     /// The path part of the target, still percent-encoded.
     public var path: Substring {
-        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            return target[..<question]
-        }
+        if let question = queryMark { return target[..<question] }
         return target[...]
     }
 
     /// The raw query string (without `?`), empty when there is none.
     public var rawQuery: Substring {
-        if let question = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            return target[target.index(after: question)...]
-        }
+        if let question = queryMark { return target[target.utf8.index(after: question)...] }
         return ""
+    }
+
+    /// Where the `?` is. The search runs over the target's contiguous bytes: the generic
+    /// `utf8.firstIndex(of:)` cost about 25 instructions a byte, a third of the router's work on a predict.
+    private var queryMark: String.Index? {
+        let offset = target.utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: UInt8(ascii: "?")) }
+            ?? target.utf8.firstIndex(of: UInt8(ascii: "?")).map { target.utf8.distance(from: target.utf8.startIndex, to: $0) }
+        return offset.map { target.utf8.index(target.utf8.startIndex, offsetBy: $0) }
     }
 
     /// The decoded query parameters.

@@ -159,6 +159,18 @@ struct QueryTests {
         #expect(request.query["version"] == "3")
         #expect(HTTPRequest(method: .get, target: "/plot").rawQuery.isEmpty)
     }
+
+    @Test(arguments: [
+        // Targets of up to 15 bytes are stored inline in the String, longer ones on the heap: both are searched.
+        ("/p?q", "/p", "q"), ("/p?", "/p", ""), ("?q", "", "q"), ("/p?a?b", "/p", "a?b"), ("/p", "/p", ""),
+        ("/predict/a-long-series-name?version=3", "/predict/a-long-series-name", "version=3"),
+        ("/predict/a-long-series-name-without-a-query", "/predict/a-long-series-name-without-a-query", ""),
+    ])
+    func pathEndsAtTheFirstQuestionMark(target: String, path: String, query: String) {
+        let request = HTTPRequest(method: .get, target: target)
+        #expect(request.path == path[...])
+        #expect(request.rawQuery == query[...])
+    }
 }
 
 @Suite("Response serialization")
