@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# User-space instructions that inference spends per cached POST /predict, counted by valgrind (cachegrind,
+# no cache simulation): a figure that machine noise cannot move, for changes worth a few percent that wrk
+# cannot tell apart on a shared 2-CPU machine.
+#
+#   scripts/instructions-per-predict.sh [BINARY]     (default .build/release/inference-service)
+#
+# inference runs twice under valgrind, each time answering SMALL and then LARGE predicts (64 keep-alive
+# connections, anomaly-loadtest) and exiting on SIGTERM; the figure is the difference of the two totals
+# divided by the difference of the counts, so start-up and shutdown cancel out. Background threads (the
+# prediction log's writer, the statistics) are counted too: their work depends on timing, which leaves a
+# spread of about ±250 instructions between runs of one binary.
+# Env: SMALL (2000), LARGE (12000), DATABASE_URL / REDIS_URL (else the project-local backends are started).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=${1:-.build/release/inference-service}
+small=${SMALL:-2000} large=${LARGE:-12000}
+command -v valgrind >/dev/null 2>&1 || apt-get install -y -q valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q valgrind >/dev/null; }
+if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
+  eval "$(scripts/backends.sh start | sed 's/^/export /')"
+fi
+work=$(mktemp -d)
+train=''
+cleanup() { [[ -n $train ]] && { kill -TERM "$train" 2>/dev/null; wait "$train" 2>/dev/null || true; }; rm -rf "$work"; }
+trap cleanup EXIT
+# valgrind 3.19 cannot read the DWARF 5 that Swift emits; symbols stay, debug info goes.
+cp "$binary" "$work/inference" && strip --strip-debug "$work/inference"
+train_port=${BENCH_TRAIN_PORT:-18100} infer_port=${BENCH_INFER_PORT:-18101}
+.build/release/training-service --port "$train_port" >"$work/training.log" 2>&1 &
+train=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$train_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+kill -0 "$train" 2>/dev/null || { echo "training did not start: $(cat "$work/training.log")" >&2; exit 1; }
+series=bench-predict  # as make bench-predict: 13 bytes, a small (inline) String
+curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
+  -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
+
+# total user-space instructions of one inference process that answered $1 predicts
+count() {
+  local out="$work/cachegrind.$1" pid
+  taskset -c 1 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
+    "$work/inference" --port "$infer_port" >"$work/inference.$1.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$infer_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  kill -0 "$pid" 2>/dev/null || { echo "inference did not start: $(tail -5 "$work/inference.$1.log")" >&2; exit 1; }
+  taskset -c 0 .build/release/anomaly-loadtest --no-train --series "$series" --connections 64 --requests "$1" \
+    --inference-url "http://127.0.0.1:$infer_port" --json >"$work/loadtest.$1.json" 2>/dev/null
+  python3 - "$work/loadtest.$1.json" "$1" <<'EOF'
+import json, sys
+summary = json.load(open(sys.argv[1]))
+if summary["status_counts"] != {"200": int(sys.argv[2])} or summary["errors"]["total"]:
+    sys.exit(f"the load run was not clean: {summary}")
+EOF
+  kill -TERM "$pid"
+  wait "$pid" || true
+  awk '/^summary:/ {print $2}' "$out"
+}
+
+first=$(count "$small")
+second=$(count "$large")
+python3 -c "import sys; a, b, n, m = map(int, sys.argv[1:]); print(f'{(b - a) / (m - n):,.0f} user-space instructions per predict ({a:,} at {n:,} requests, {b:,} at {m:,})')" \
+  "$first" "$second" "$small" "$large"
