@@ -15,13 +15,19 @@ as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The same answer before and after `start`: a cluster stays where it was made, and the postgres user's access
+# is tested on run/ as it will be, so run/ is made first (Redis used to make it after the choice, and `stop`
+# then looked in the other place and left Postgres running).
 pg_dir() {
-  local dir=$run_dir/postgres
-  if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$run_dir" 2>/dev/null; then
-    # Keyed by the checkout (as before RUN_DIR existed), or by RUN_DIR when one is given.
-    dir=/var/tmp/anomaly-detection-$(echo "${RUN_DIR:+$run_dir}${RUN_DIR:-$PWD}" | md5sum | cut -c1-8)/postgres
-  fi
-  echo "$dir"
+  local here=$run_dir/postgres
+  [[ $(id -u) -eq 0 ]] || { echo "$here"; return; }
+  # Keyed by the checkout (as before RUN_DIR existed), or by RUN_DIR when one is given.
+  local elsewhere
+  elsewhere=/var/tmp/anomaly-detection-$(echo "${RUN_DIR:+$run_dir}${RUN_DIR:-$PWD}" | md5sum | cut -c1-8)/postgres
+  if [[ -f $here/data/PG_VERSION ]]; then echo "$here"; return; fi
+  if [[ -f $elsewhere/data/PG_VERSION ]]; then echo "$elsewhere"; return; fi
+  mkdir -p "$run_dir"
+  if runuser -u postgres -- test -x "$run_dir" 2>/dev/null; then echo "$here"; else echo "$elsewhere"; fi
 }
 
 start_postgres() {

@@ -186,3 +186,28 @@ def test_a_checkout_deeper_than_a_unix_socket_path_still_starts_postgres(run_dir
     finally:
         subprocess.run([backends, "stop-postgres"], cwd=ROOT, env=suite.env, capture_output=True, timeout=60)
     wait_port_closed(suite.pg_port, timeout=20)
+
+
+def test_a_fresh_checkout_without_a_run_directory_stops_the_postgres_it_started(run_dir):
+    """In a fresh clone run/ does not exist yet. Postgres's data directory was chosen by whether the postgres
+    user could reach run/, which Redis then created: `start` put the data under /var/tmp and `stop` looked
+    under run/, found no cluster, and left Postgres running (seen 2026-11-22 on a fresh checkout)."""
+    suite = Suite(run_dir / f"make-start-fresh-{time.monotonic_ns()}")
+    suite.run_dir.rmdir()
+    backends = str(ROOT / "scripts" / "backends.sh")
+
+    def backends_sh(command):
+        result = subprocess.run([backends, command], cwd=ROOT, env=suite.env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"backends.sh {command}: {result.stderr}"
+        return result.stdout.strip()
+
+    chosen = backends_sh("pg-dir")
+    try:
+        backends_sh("start")
+        assert port_open(suite.pg_port) and port_open(suite.redis_port)
+        assert backends_sh("pg-dir") == chosen, "the data directory moved once run/ existed"
+        assert os.path.exists(os.path.join(chosen, "data", "PG_VERSION"))
+    finally:
+        backends_sh("stop")
+    wait_port_closed(suite.pg_port, timeout=20)
+    wait_port_closed(suite.redis_port, timeout=20)
