@@ -46,12 +46,22 @@ extension EventLoop {
         return false
     }
 
-    /// Runs the router's `afterReads` hooks once for the round, then handles what each connection read.
+    /// Runs the router's `afterReads` hooks once for the round, handles what each connection read, and only
+    /// then writes the answers, back to back.
+    ///
+    /// Writing each answer as soon as it was made woke the client for each one: with the client faster than
+    /// the server, it went back to sleep in between, and the wake-ups (an inter-processor interrupt each, on
+    /// a VM) took about 9% of the loop's CPU. Sent together, the first wakes the client and the rest find it
+    /// awake. Measured with `/predict` at 64 connections (wrk on CPU 0, the loop on CPU 1), alternating
+    /// 4-s rounds, 2026-11-22: 93,000–100,000 requests/s in 14 of 16 rounds (the other two hit bursts of
+    /// steal) against 84,000–90,000, and p99 lower in 11 of 16 pairs. A round holds at most one `epoll_wait` batch (512 events), which bounds the wait this adds.
     func handleRoundOfReads() {
         guard !readThisRound.isEmpty else { return }
         for hook in shared.router.afterReads { hook() }
-        for (connection, events) in readThisRound {
+        for (connection, _) in readThisRound {
             handleInput(connection)
+        }
+        for (connection, events) in readThisRound {
             guard isCurrent(connection) else { continue }
             if events & Epoll.writable != 0 || connection.hasPendingOutput {
                 flush(connection)
