@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Two inference builds against each other on cached POST /predict, in one run: both run at once (pinned to
-# CPU 1, ports 18111 and 18112) and wrk (CPU 0, 64 connections, ../shared/bench/predict.lua) alternates
+# CPU 1, ports 18111 and 18112) and wrk (CPU 0, CONNECTIONS connections, ../shared/bench/predict.lua) alternates
 # between them, A B, B A, ..., so that the machine's noise hits both alike. Prints each pair, then the
 # medians and how many pairs each side won.
 #
 #   scripts/ab-predict.sh BINARY_A BINARY_B      e.g. a copy of .build/release/inference-service from before a change
 #
-# Env: PAIRS (8), SECONDS_PER_ROUND (4), DATABASE_URL / REDIS_URL (else the project-local backends are started).
+# Env: PAIRS (8), SECONDS_PER_ROUND (4), CONNECTIONS (64), DATABASE_URL / REDIS_URL (else the project-local backends are started).
 # A binary may be a script that sets an environment and execs the real one, to compare settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a=${1:?usage: ab-predict.sh BINARY_A BINARY_B} b=${2:?usage: ab-predict.sh BINARY_A BINARY_B}
-pairs=${PAIRS:-8} secs=${SECONDS_PER_ROUND:-4}
+pairs=${PAIRS:-8} secs=${SECONDS_PER_ROUND:-4} connections=${CONNECTIONS:-64}
 lua=../shared/bench/predict.lua
 command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null; }
 if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
@@ -37,7 +37,7 @@ curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: a
 
 # one wrk round -> "RPS P99_MS ERRORS"
 round() {
-  taskset -c 0 wrk -t1 -c64 -d"$2" --latency -s "$lua" "http://127.0.0.1:$1/predict/$series" 2>&1 | awk '
+  taskset -c 0 wrk -t1 -c"$connections" -d"$2" --latency -s "$lua" "http://127.0.0.1:$1/predict/$series" 2>&1 | awk '
     /^Requests\/sec/ {rps = $2}
     $1 == "99%" {v = $2; if (v ~ /us$/) {sub(/us/, "", v); v = v / 1000} else if (v ~ /ms$/) {sub(/ms/, "", v)} else {sub(/s/, "", v); v = v * 1000}; p99 = v}
     /Non-2xx|Socket errors/ {line = $0; gsub(/ +/, "_", line); errors = errors line ";"}
