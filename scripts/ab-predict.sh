@@ -9,8 +9,8 @@
 # Env: PAIRS (8), SECONDS_PER_ROUND (4), CONNECTIONS (64), DATABASE_URL / REDIS_URL (else the project-local backends are started).
 # A binary may be a script that sets an environment and execs the real one, to compare settings.
 set -euo pipefail
+a=$(realpath "${1:?usage: ab-predict.sh BINARY_A BINARY_B}") b=$(realpath "${2:?usage: ab-predict.sh BINARY_A BINARY_B}")
 cd "$(dirname "$0")/.."
-a=${1:?usage: ab-predict.sh BINARY_A BINARY_B} b=${2:?usage: ab-predict.sh BINARY_A BINARY_B}
 pairs=${PAIRS:-8} secs=${SECONDS_PER_ROUND:-4} connections=${CONNECTIONS:-64}
 lua=../shared/bench/predict.lua
 command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null; }
@@ -22,6 +22,10 @@ pids=()
 cleanup() { ((${#pids[@]})) && { kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true; }; rm -rf "$logs"; }
 trap cleanup EXIT
 train_port=${BENCH_TRAIN_PORT:-18100}
+# A process already answering on a port would pass the readiness check and be measured instead.
+for port in "$train_port" 18111 18112; do
+  ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
+done
 taskset -c 0 .build/release/training-service --port "$train_port" >"$logs/training.log" 2>&1 & pids+=($!)
 taskset -c 1 "$a" --port 18111 >"$logs/a.log" 2>&1 & pids+=($!)
 taskset -c 1 "$b" --port 18112 >"$logs/b.log" 2>&1 & pids+=($!)

@@ -31,6 +31,10 @@ if [[ -n ${BENCH_BACKENDS_CPU} ]]; then
 fi
 train_port=${BENCH_TRAIN_PORT:-18100}
 infer_port=${BENCH_INFER_PORT:-18101}
+# A process already answering on a port would pass the readiness check below and be measured instead.
+for port in "$train_port" "$infer_port"; do
+  ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
+done
 pin_training=()
 [[ -n ${BENCH_BACKENDS_CPU} ]] && pin_training=(taskset -c "$BENCH_BACKENDS_CPU")
 "${pin_training[@]}" .build/release/training-service --port "$train_port" >/tmp/bench-training.log 2>&1 &

@@ -12,20 +12,26 @@
 # spread of about ±250 instructions between runs of one binary.
 # Env: SMALL (2000), LARGE (12000), DATABASE_URL / REDIS_URL (else the project-local backends are started).
 set -euo pipefail
+binary=$(realpath "${1:-$(dirname "$0")/../.build/release/inference-service}")
 cd "$(dirname "$0")/.."
-binary=${1:-.build/release/inference-service}
 small=${SMALL:-2000} large=${LARGE:-12000}
 command -v valgrind >/dev/null 2>&1 || apt-get install -y -q valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q valgrind >/dev/null; }
 if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
   eval "$(scripts/backends.sh start | sed 's/^/export /')"
 fi
 work=$(mktemp -d)
-train=''
-cleanup() { [[ -n $train ]] && { kill -TERM "$train" 2>/dev/null; wait "$train" 2>/dev/null || true; }; rm -rf "$work"; }
+train='' infer=''
+cleanup() {
+  for pid in $infer $train; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 # valgrind 3.19 cannot read the DWARF 5 that Swift emits; symbols stay, debug info goes.
 cp "$binary" "$work/inference" && strip --strip-debug "$work/inference"
 train_port=${BENCH_TRAIN_PORT:-18100} infer_port=${BENCH_INFER_PORT:-18101}
+for port in "$train_port" "$infer_port"; do
+  ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
+done
 .build/release/training-service --port "$train_port" >"$work/training.log" 2>&1 &
 train=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$train_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -34,14 +40,15 @@ series=bench-predict  # as make bench-predict: 13 bytes, a small (inline) String
 curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
   -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
 
-# total user-space instructions of one inference process that answered $1 predicts
+# total user-space instructions of one inference process that answered $1 predicts, into $work/total.$1
+# (called directly, not in $(...), so that a failure stops the script and cleanup sees the process)
 count() {
-  local out="$work/cachegrind.$1" pid
+  local out="$work/cachegrind.$1"
   taskset -c 1 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
     "$work/inference" --port "$infer_port" >"$work/inference.$1.log" 2>&1 &
-  pid=$!
+  infer=$!
   for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$infer_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null || { echo "inference did not start: $(tail -5 "$work/inference.$1.log")" >&2; exit 1; }
+  kill -0 "$infer" 2>/dev/null || { echo "inference did not start: $(tail -5 "$work/inference.$1.log")" >&2; exit 1; }
   taskset -c 0 .build/release/anomaly-loadtest --no-train --series "$series" --connections 64 --requests "$1" \
     --inference-url "http://127.0.0.1:$infer_port" --json >"$work/loadtest.$1.json" 2>/dev/null
   python3 - "$work/loadtest.$1.json" "$1" <<'EOF'
@@ -50,12 +57,14 @@ summary = json.load(open(sys.argv[1]))
 if summary["status_counts"] != {"200": int(sys.argv[2])} or summary["errors"]["total"]:
     sys.exit(f"the load run was not clean: {summary}")
 EOF
-  kill -TERM "$pid"
-  wait "$pid" || true
-  awk '/^summary:/ {print $2}' "$out"
+  kill -TERM "$infer"
+  wait "$infer" || true
+  infer=''
+  awk '/^summary:/ {print $2}' "$out" >"$work/total.$1"
 }
 
-first=$(count "$small")
-second=$(count "$large")
+count "$small"
+count "$large"
+first=$(cat "$work/total.$small") second=$(cat "$work/total.$large")
 python3 -c "import sys; a, b, n, m = map(int, sys.argv[1:]); print(f'{(b - a) / (m - n):,.0f} user-space instructions per predict ({a:,} at {n:,} requests, {b:,} at {m:,})')" \
   "$first" "$second" "$small" "$large"

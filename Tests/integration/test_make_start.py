@@ -7,6 +7,7 @@ Everything runs on free ports with its own RUN_DIR, so a developer's own `make s
 """
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -197,17 +198,43 @@ def test_a_fresh_checkout_without_a_run_directory_stops_the_postgres_it_started(
     backends = str(ROOT / "scripts" / "backends.sh")
 
     def backends_sh(command):
-        result = subprocess.run([backends, command], cwd=ROOT, env=suite.env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, f"backends.sh {command}: {result.stderr}"
-        return result.stdout.strip()
+        return subprocess.run([backends, command], cwd=ROOT, env=suite.env, capture_output=True, text=True, timeout=120)
 
-    chosen = backends_sh("pg-dir")
+    data_dir = None
     try:
-        backends_sh("start")
+        started = backends_sh("start")
+        assert started.returncode == 0, started.stderr
         assert port_open(suite.pg_port) and port_open(suite.redis_port)
-        assert backends_sh("pg-dir") == chosen, "the data directory moved once run/ existed"
-        assert os.path.exists(os.path.join(chosen, "data", "PG_VERSION"))
+        # The running postmaster's data directory, found from the port it listens on.
+        data_dir = next((arguments[arguments.index("-D") + 1] for arguments in postmaster_command_lines()
+                         if str(suite.pg_port) in arguments), None)
+        assert data_dir, "no postmaster for the Postgres that start started"
+        assert backends_sh("pg-dir").stdout.strip() + "/data" == data_dir, "stop would look for the cluster elsewhere"
+        assert str(postmaster_pid(data_dir)) in backends_sh("pids").stdout.split(), "pids leaves the postmaster out"
     finally:
-        backends_sh("stop")
+        stopped = backends_sh("stop")
+    assert stopped.returncode == 0, stopped.stderr
     wait_port_closed(suite.pg_port, timeout=20)
     wait_port_closed(suite.redis_port, timeout=20)
+    if data_dir and data_dir.startswith("/var/tmp/"):  # outside the run directory: nothing else removes it
+        shutil.rmtree(os.path.dirname(os.path.dirname(data_dir)), ignore_errors=True)
+
+
+def postmaster_command_lines():
+    """The argument lists of the running postmasters (processes started with -D)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline") as f:
+                    arguments = f.read().split("\0")
+            except OSError:
+                continue
+            if "-D" in arguments and arguments[0].endswith("/postgres"):
+                found.append(arguments)
+    return found
+
+
+def postmaster_pid(data_dir):
+    with open(os.path.join(data_dir, "postmaster.pid")) as f:
+        return int(f.readline())

@@ -456,7 +456,9 @@ def test_ten_thousand_idle_connections_do_not_slow_the_others(start_server):
             return p50 < 3 * baseline_p50 and p99 < max(5 * baseline_p99, 0.005)
 
         rounds = []
-        for _ in range(3):
+        for attempt in range(3):
+            if attempt:
+                time.sleep(1.5)  # past a burst of steal, which the back-to-back rounds (0.3 s each) would share
             rounds.append(latencies())
             if within(*rounds[-1]):
                 break
