@@ -21,11 +21,16 @@ as_pg() {
 pg_dir() {
   local here=$run_dir/postgres
   [[ $(id -u) -eq 0 ]] || { echo "$here"; return; }
-  # Keyed by the checkout (as before RUN_DIR existed), or by RUN_DIR when one is given.
-  local elsewhere
-  elsewhere=/var/tmp/anomaly-detection-$(echo "${RUN_DIR:+$run_dir}${RUN_DIR:-$PWD}" | md5sum | cut -c1-8)/postgres
-  if [[ -f $here/data/PG_VERSION ]]; then echo "$here"; return; fi
-  if [[ -f $elsewhere/data/PG_VERSION ]]; then echo "$elsewhere"; return; fi
+  # Outside run/, keyed by the run directory itself, so that `make start` (which passes RUN_DIR) and a direct
+  # `scripts/backends.sh start` (which does not) agree. Earlier versions keyed the default run/ by the
+  # checkout instead; a cluster made there is still found.
+  local elsewhere legacy candidate
+  elsewhere=/var/tmp/anomaly-detection-$(echo "$run_dir" | md5sum | cut -c1-8)/postgres
+  legacy=/var/tmp/anomaly-detection-$(echo "$PWD" | md5sum | cut -c1-8)/postgres
+  [[ $run_dir == "$PWD/run" ]] || legacy=$elsewhere
+  for candidate in "$here" "$elsewhere" "$legacy"; do
+    if [[ -f $candidate/data/PG_VERSION ]]; then echo "$candidate"; return; fi
+  done
   mkdir -p "$run_dir"
   if runuser -u postgres -- test -x "$run_dir" 2>/dev/null; then echo "$here"; else echo "$elsewhere"; fi
 }

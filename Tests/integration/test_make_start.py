@@ -238,3 +238,22 @@ def postmaster_command_lines():
 def postmaster_pid(data_dir):
     with open(os.path.join(data_dir, "postmaster.pid")) as f:
         return int(f.readline())
+
+
+def test_make_start_and_a_direct_backends_start_agree_on_the_data_directory(tmp_path):
+    """`make start` passes RUN_DIR (scripts/services.sh); `scripts/backends.sh start` alone does not. With the
+    data outside run/ (the postgres user cannot reach the checkout), the two used to key /var/tmp differently,
+    so one started a second cluster on the port the other's already held."""
+    if os.getuid() != 0:
+        pytest.skip("the data goes outside run/ only when root runs Postgres as the postgres user")
+    checkout = tmp_path / "checkout"  # pytest's tmp_path is mode 0700: the postgres user cannot enter it
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "backends.sh", checkout / "scripts" / "backends.sh")
+    backends = str(checkout / "scripts" / "backends.sh")
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and k != "RUN_DIR"}
+    direct = subprocess.run([backends, "pg-dir"], cwd=checkout, env=env, capture_output=True, text=True, timeout=30)
+    through_make = subprocess.run([backends, "pg-dir"], cwd=checkout, env={**env, "RUN_DIR": str(checkout / "run")},
+                                  capture_output=True, text=True, timeout=30)
+    assert direct.returncode == 0 and through_make.returncode == 0, direct.stderr + through_make.stderr
+    assert direct.stdout.startswith("/var/tmp/"), direct.stdout
+    assert direct.stdout == through_make.stdout
