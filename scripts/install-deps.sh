@@ -5,7 +5,7 @@ set -euo pipefail
 profile=${1:-test}
 # postgresql-15 and redis-server: make start runs project-local ones unless DATABASE_URL/REDIS_URL point elsewhere.
 runtime=(pkg-config libpq-dev libhiredis-dev curl postgresql-15 redis-server python3)
-test_only=(wrk nginx-light python3-pip chromium)
+test_only=(wrk nginx-light python3-pip chromium valgrind)
 # Debian 12 ships postgresql-15; other releases (Ubuntu 22.04/24.04) name their own version: take theirs.
 if ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q "install ok installed" \
    && ! apt-cache show postgresql-15 >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then

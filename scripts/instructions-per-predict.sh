@@ -10,9 +10,11 @@
 # divided by the difference of the counts, so start-up and shutdown cancel out. Background threads (the
 # prediction log's writer, the statistics) are counted too: their work depends on timing, which leaves a
 # spread of about ±250 instructions between runs of one binary.
-# Env: SMALL (2000), LARGE (12000), DATABASE_URL / REDIS_URL (else the project-local backends are started).
+# Env: SMALL (2000), LARGE (12000), BIN_DIR (.build/release), BENCH_TRAIN_PORT / BENCH_INFER_PORT (18100 / 18101),
+#      DATABASE_URL / REDIS_URL (else the project-local backends are started).
 set -euo pipefail
-binary=$(realpath "${1:-$(dirname "$0")/../.build/release/inference-service}")
+bin_dir=$(realpath "${BIN_DIR:-$(dirname "$0")/../.build/release}")
+binary=$(realpath "${1:-$bin_dir/inference-service}")
 cd "$(dirname "$0")/.."
 small=${SMALL:-2000} large=${LARGE:-12000}
 command -v valgrind >/dev/null 2>&1 || apt-get install -y -q valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q valgrind >/dev/null; }
@@ -32,7 +34,7 @@ train_port=${BENCH_TRAIN_PORT:-18100} infer_port=${BENCH_INFER_PORT:-18101}
 for port in "$train_port" "$infer_port"; do
   ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
 done
-.build/release/training-service --port "$train_port" >"$work/training.log" 2>&1 &
+"$bin_dir/training-service" --port "$train_port" >"$work/training.log" 2>&1 &
 train=$!
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$train_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 kill -0 "$train" 2>/dev/null || { echo "training did not start: $(cat "$work/training.log")" >&2; exit 1; }
@@ -49,7 +51,7 @@ count() {
   infer=$!
   for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$infer_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
   kill -0 "$infer" 2>/dev/null || { echo "inference did not start: $(tail -5 "$work/inference.$1.log")" >&2; exit 1; }
-  taskset -c 0 .build/release/anomaly-loadtest --no-train --series "$series" --connections 64 --requests "$1" \
+  taskset -c 0 "$bin_dir/anomaly-loadtest" --no-train --series "$series" --connections 64 --requests "$1" \
     --inference-url "http://127.0.0.1:$infer_port" --json >"$work/loadtest.$1.json" 2>/dev/null
   python3 - "$work/loadtest.$1.json" "$1" <<'EOF'
 import json, sys
