@@ -14,7 +14,8 @@ public struct SeriesID: Hashable, Sendable, CustomStringConvertible {
         guard bytes.count <= Self.maxLength else {
             throw ValidationError(field: "series_id", message: "series_id is \(bytes.count) characters long; at most \(Self.maxLength) are allowed")
         }
-        guard bytes.allSatisfy(Self.isAllowed) else {
+        // Over the contiguous bytes: through `String.UTF8View` the check cost about 60 instructions a byte.
+        guard bytes.withContiguousStorageIfAvailable({ $0.allSatisfy(Self.isAllowed) }) ?? bytes.allSatisfy(Self.isAllowed) else {
             throw ValidationError(field: "series_id", message: "series_id may only contain A-Z, a-z, 0-9, '_', '.' and '-'")
         }
         rawValue = text
