@@ -54,7 +54,8 @@ extension EventLoop {
     /// a VM) took about 9% of the loop's CPU. Sent together, the first wakes the client and the rest find it
     /// awake. Measured with `/predict` at 64 connections (wrk on CPU 0, the loop on CPU 1), alternating
     /// 4-s rounds, 2026-11-22: 93,000–100,000 requests/s in 14 of 16 rounds (the other two hit bursts of
-    /// steal) against 84,000–90,000, and p99 lower in 11 of 16 pairs. A round holds at most one `epoll_wait` batch (512 events), which bounds the wait this adds.
+    /// steal) against 84,000–90,000, and p99 lower in 11 of 16 pairs (`scripts/ab-predict.sh`). A round
+    /// holds at most one `epoll_wait` batch (512 events), which bounds the wait this adds.
     func handleRoundOfReads() {
         guard !readThisRound.isEmpty else { return }
         for hook in shared.router.afterReads { hook() }
