@@ -13,31 +13,24 @@ a=$(realpath "${1:?usage: ab-predict.sh BINARY_A BINARY_B}") b=$(realpath "${2:?
 cd "$(dirname "$0")/.."
 pairs=${PAIRS:-8} secs=${SECONDS_PER_ROUND:-4} connections=${CONNECTIONS:-64}
 lua=../shared/bench/predict.lua
-command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null; }
-if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
-  eval "$(scripts/backends.sh start | sed 's/^/export /')"
-fi
+source scripts/bench-lib.sh
+bench_need wrk wrk
+bench_backends
 logs=$(mktemp -d)
 pids=()
 cleanup() { ((${#pids[@]})) && { kill -TERM "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true; }; rm -rf "$logs"; }
 trap cleanup EXIT
 train_port=${BENCH_TRAIN_PORT:-18100}
-# A process already answering on a port would pass the readiness check and be measured instead.
-for port in "$train_port" 18111 18112; do
-  ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
-done
+bench_free_ports "$train_port" 18111 18112
 taskset -c 0 .build/release/training-service --port "$train_port" >"$logs/training.log" 2>&1 & pids+=($!)
 taskset -c 1 "$a" --port 18111 >"$logs/a.log" 2>&1 & pids+=($!)
 taskset -c 1 "$b" --port 18112 >"$logs/b.log" 2>&1 & pids+=($!)
-for port in "$train_port" 18111 18112; do
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-done
+bench_wait_ready "$train_port" 18111 18112
 for pid in "${pids[@]}"; do
-  kill -0 "$pid" 2>/dev/null || { echo "a service did not start (port taken?):" >&2; tail -n 3 "$logs"/*.log >&2; exit 1; }
+  kill -0 "$pid" 2>/dev/null || { echo "a service did not start:" >&2; tail -n 3 "$logs"/*.log >&2; exit 1; }
 done
-series=bench-predict
-curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
-  -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
+series=$bench_series
+bench_fit "$train_port"
 
 # one wrk round -> "RPS P99_MS ERRORS"
 round() {

@@ -5,9 +5,8 @@
 # Starts the project-local Postgres and Redis (scripts/backends.sh) when DATABASE_URL/REDIS_URL are unset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
-  eval "$(scripts/backends.sh start | sed 's/^/export /')"
-fi
+source scripts/bench-lib.sh
+bench_backends
 # BENCH_BACKENDS_CPU (default 0; empty leaves them where the scheduler puts them) moves the project-local
 # Postgres and Redis (every process, and the backends they fork later) and the training service onto that
 # CPU for the run, and restores them afterwards: in a deployment they run on hosts of their own, and CPU 1 is
@@ -31,26 +30,19 @@ if [[ -n ${BENCH_BACKENDS_CPU} ]]; then
 fi
 train_port=${BENCH_TRAIN_PORT:-18100}
 infer_port=${BENCH_INFER_PORT:-18101}
-# A process already answering on a port would pass the readiness check below and be measured instead.
-for port in "$train_port" "$infer_port"; do
-  ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
-done
+bench_free_ports "$train_port" "$infer_port"
 pin_training=()
 [[ -n ${BENCH_BACKENDS_CPU} ]] && pin_training=(taskset -c "$BENCH_BACKENDS_CPU")
 "${pin_training[@]}" .build/release/training-service --port "$train_port" >/tmp/bench-training.log 2>&1 &
 train=$!
 taskset -c 1 .build/release/inference-service --port "$infer_port" >/tmp/bench-inference.log 2>&1 &
 infer=$!
-for port in "$train_port" "$infer_port"; do
-  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-done
-# A port that answers is not enough: a process left over on it would be measured instead of this build.
+bench_wait_ready "$train_port" "$infer_port"
 for pid in $train $infer; do
-  kill -0 "$pid" 2>/dev/null || { echo "a service did not start (port taken?): /tmp/bench-training.log, /tmp/bench-inference.log" >&2; exit 1; }
+  kill -0 "$pid" 2>/dev/null || { echo "a service did not start: /tmp/bench-training.log, /tmp/bench-inference.log" >&2; exit 1; }
 done
-series=bench-predict
-curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
-  -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
+series=$bench_series
+bench_fit "$train_port"
 # One predict so that the model is in the inference process's memory before measuring.
 curl -fsS -X POST "http://127.0.0.1:$infer_port/predict/$series" -H 'Content-Type: application/json' -d '{"timestamp":"1","value":1}' >/dev/null
 # A 3-second warm-up (first-touch page faults, malloc arenas, the prediction log's first flushes), not counted.

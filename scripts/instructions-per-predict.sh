@@ -17,10 +17,9 @@ bin_dir=$(realpath "${BIN_DIR:-$(dirname "$0")/../.build/release}")
 binary=$(realpath "${1:-$bin_dir/inference-service}")
 cd "$(dirname "$0")/.."
 small=${SMALL:-2000} large=${LARGE:-12000}
-command -v valgrind >/dev/null 2>&1 || apt-get install -y -q valgrind >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q valgrind >/dev/null; }
-if [[ -z ${DATABASE_URL:-} || -z ${REDIS_URL:-} ]]; then
-  eval "$(scripts/backends.sh start | sed 's/^/export /')"
-fi
+source scripts/bench-lib.sh
+bench_need valgrind valgrind
+bench_backends
 work=$(mktemp -d)
 train='' infer=''
 cleanup() {
@@ -31,16 +30,13 @@ trap cleanup EXIT
 # valgrind 3.19 cannot read the DWARF 5 that Swift emits; symbols stay, debug info goes.
 cp "$binary" "$work/inference" && strip --strip-debug "$work/inference"
 train_port=${BENCH_TRAIN_PORT:-18100} infer_port=${BENCH_INFER_PORT:-18101}
-for port in "$train_port" "$infer_port"; do
-  ! curl -fsS "http://127.0.0.1:$port/livez" >/dev/null 2>&1 || { echo "port $port already answers: stop what runs there" >&2; exit 1; }
-done
+bench_free_ports "$train_port" "$infer_port"
 "$bin_dir/training-service" --port "$train_port" >"$work/training.log" 2>&1 &
 train=$!
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$train_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+bench_wait_ready "$train_port"
 kill -0 "$train" 2>/dev/null || { echo "training did not start: $(cat "$work/training.log")" >&2; exit 1; }
-series=bench-predict  # as make bench-predict: 13 bytes, a small (inline) String
-curl -fsS -X POST "http://127.0.0.1:$train_port/fit/$series" -H 'Content-Type: application/json' \
-  -d '{"timestamps":[1,2,3,4,5,6],"values":[10,20,30,40,50,60],"threshold":3}' >/dev/null
+series=$bench_series
+bench_fit "$train_port"
 
 # total user-space instructions of one inference process that answered $1 predicts, into $work/total.$1
 # (called directly, not in $(...), so that a failure stops the script and cleanup sees the process)
@@ -49,7 +45,7 @@ count() {
   taskset -c 1 valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
     "$work/inference" --port "$infer_port" >"$work/inference.$1.log" 2>&1 &
   infer=$!
-  for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$infer_port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  BENCH_READY_TRIES=300 bench_wait_ready "$infer_port"  # under valgrind it starts slowly
   kill -0 "$infer" 2>/dev/null || { echo "inference did not start: $(tail -5 "$work/inference.$1.log")" >&2; exit 1; }
   taskset -c 0 "$bin_dir/anomaly-loadtest" --no-train --series "$series" --connections 64 --requests "$1" \
     --inference-url "http://127.0.0.1:$infer_port" --json >"$work/loadtest.$1.json" 2>/dev/null
