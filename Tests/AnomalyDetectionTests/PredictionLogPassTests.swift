@@ -91,6 +91,23 @@ struct PredictionLogPassTests {
         #expect(Self.timestamps(failing.putBack) == [1, 2, 3, 4, 5], "a failed batch goes back in front of the rest")
     }
 
+    @Test func aShutdownPassResendsAWriteInDoubtOneBatchAtATime() {
+        // A write in doubt can hold many batches; resent whole, it could outlast the shutdown's deadline in one pass.
+        let doubt = (write: PredictionLogWriteID(9), records: PredictionRecordChunks(Self.records(1...5)))
+        var pass = PredictionLogPass(taken: Self.records(6...8), inDoubt: doubt, policy: PredictionLogPass.Policy(batchSize: 2, commitInterval: .seconds(60), commitNow: true))
+        #expect(pass.held == 8)
+        #expect(pass.next(now: Self.start) == .settle(PredictionLogWriteID(9)))
+        pass.settled(false)
+        #expect(pass.held == 8, "nothing lost in the split")
+        #expect(pass.next(now: Self.start) == Self.append(1...2))
+        pass.appended(to: PredictionLogWriteID(10), now: Self.start)
+        #expect(pass.next(now: Self.start) == .commit)
+        pass.commitSucceeded()
+        #expect(pass.next(now: Self.start) == .finished)
+        #expect(Self.timestamps(pass.committed) == [1, 2])
+        #expect(Self.timestamps(pass.putBack) == [3, 4, 5, 6, 7, 8], "the rest of the doubt, then what was taken, oldest first")
+    }
+
     @Test func aWriteInDoubtIsSettledBeforeAnythingNewer() {
         let doubt = (write: PredictionLogWriteID(9), records: PredictionRecordChunks(Self.records(1...2)))
 

@@ -83,14 +83,10 @@ struct PredictionLogPass {
         // A failed commit closes its write: a write in doubt and an open one never coexist. (If they did, a failed
         // lookup would abandon the open write while it still counted as sent.)
         precondition(carried.inDoubt == nil || carried.write == nil, "a write in doubt beside an open write")
-        if policy.commitNow && taken.count > policy.batchSize {
-            putBack = Array(taken[policy.batchSize...])
-            self.taken = Array(taken[..<policy.batchSize])
-        } else {
-            self.taken = taken
-        }
+        self.taken = taken
         self.carried = carried
         self.policy = policy
+        keepOneBatchAtShutdown()
     }
 
     /// The same, with the carried state spelled out (the tests').
@@ -144,6 +140,7 @@ struct PredictionLogPass {
             committed = doubt.records
         } else {
             taken = doubt.records.array + taken
+            keepOneBatchAtShutdown()
         }
         stage = .sending
     }
@@ -183,6 +180,14 @@ struct PredictionLogPass {
             return
         }
         mustAbandon = true
+    }
+
+    /// At shutdown a pass sends one batch, a write in doubt that turned out not committed included: the rest goes
+    /// back in front of what is already put back, oldest first.
+    private mutating func keepOneBatchAtShutdown() {
+        guard policy.commitNow, taken.count > policy.batchSize else { return }
+        putBack = Array(taken[policy.batchSize...]) + putBack
+        taken = Array(taken[..<policy.batchSize])
     }
 
     private mutating func closeWrite() {
