@@ -157,6 +157,8 @@ def test_postgres_down_cached_predicts_work_fits_503_then_recover(svc, pg):
     sid = new_series_id("pg-down")
     fit(svc.training.port, sid, timestamps(4), values_around(10))
     assert predict(svc.inference.port, sid, 13.0)["model_version"] == "v1"  # cached
+    trained = get(svc.training.port, "/healthcheck").json["series_trained"]
+    assert trained >= 1
 
     pg.kill()
 
@@ -176,7 +178,8 @@ def test_postgres_down_cached_predicts_work_fits_503_then_recover(svc, pg):
     if unknown.status == 503:
         assert "retry-after" in unknown.headers, unknown.headers
 
-    wait_status(svc.training.port, {"degraded", "down"}, 5, "training")
+    health = wait_status(svc.training.port, {"degraded", "down"}, 5, "training").json
+    assert health.get("series_trained") == trained, f"the contract's field, the last count, through the outage: {health}"
     poll(lambda: ((r := get(svc.training.port, "/readyz")).status == 503, r), timeout=5,
          message="training /readyz 503 without Postgres")
     assert get(svc.training.port, "/livez").status == 200
@@ -232,6 +235,49 @@ def test_read_your_writes_holds_while_redis_is_down(svc, redis):
         assert fitted["version"] == f"v{k}", fitted
         body = predict(svc.inference.port, sid, 100.0 * k)
         assert body["model_version"] == f"v{k}", f"Redis down: predict after the fit of v{k} used {body!r}"
+
+
+def test_read_your_writes_holds_while_redis_refuses_writes(svc, redis):
+    """Out of memory under maxmemory: Redis answers (PING, GET, PUBLISH) but refuses every write, so inference's
+    subscription stays healthy and its memory trusted. The fit's announcement must still reach it."""
+    sid = new_series_id("redis-oom")
+    fit(svc.training.port, sid, timestamps(4), values_around(0))
+    assert predict(svc.inference.port, sid, 0.0)["model_version"] == "v1"  # the latest, held in memory
+    assert redis.command("CONFIG", "SET", "maxmemory", "1") == "+OK"
+    try:
+        assert redis.command("SET", "ad:probe", "x").startswith("-OOM"), "the premise: Redis refuses writes"
+        for k in range(2, 5):
+            fitted = fit(svc.training.port, sid, timestamps(4), values_around(100 * k))
+            assert fitted["version"] == f"v{k}", fitted
+            body = predict(svc.inference.port, sid, 100.0 * k)
+            assert body["model_version"] == f"v{k}" and body["z_score"] == 0.0, f"Redis refusing writes: predict after the fit of v{k} used {body!r}"
+        assert redis.get(f"ad:latest:{sid}") == "1", "Redis took a write it should have refused"
+        health = get(svc.training.port, "/healthcheck").json
+        assert health["status"] == "degraded" and health["unpublished_fits"] >= 1, health
+    finally:
+        redis.command("CONFIG", "SET", "maxmemory", "0")
+    # once Redis takes writes again, the fits it refused are stored and health is ok again
+    poll(lambda: ((latest := redis.get(f"ad:latest:{sid}")) == "4", latest), timeout=10,
+         message="the refused fits stored in Redis once it takes writes")
+    assert json.loads(redis.get(f"ad:model:{sid}:3"))["version"] == 3
+    wait_status(svc.training.port, {"ok"}, 10, "training")
+
+
+def test_read_your_writes_holds_after_redis_dropped_the_pooled_connections(svc, redis):
+    """Redis closed training's idle connections (its client `timeout`, CLIENT KILL) and nothing else: the
+    subscriptions (type pubsub) live on, so inference trusts its memory. The fit must publish anyway."""
+    sid, other = new_series_id("redis-client-kill"), new_series_id("redis-client-kill-other")
+    fit(svc.training.port, sid, timestamps(4), values_around(0))
+    assert predict(svc.inference.port, sid, 0.0)["model_version"] == "v1"  # the latest, held in memory
+    for k in range(2, 5):
+        fit(svc.training.port, other, timestamps(4), values_around(k))  # leaves a connection idle in training's pool
+        killed = redis.command("CLIENT", "KILL", "TYPE", "normal")
+        assert killed.startswith(":") and int(killed[1:]) >= 1, f"CLIENT KILL: {killed}"
+        fitted = fit(svc.training.port, sid, timestamps(4), values_around(100 * k))
+        assert fitted["version"] == f"v{k}", fitted
+        body = predict(svc.inference.port, sid, 100.0 * k)
+        assert body["model_version"] == f"v{k}" and body["z_score"] == 0.0, f"pooled connections dropped: predict after the fit of v{k} used {body!r}"
+    assert get(svc.training.port, "/healthcheck").json["unpublished_fits"] == 0
 
 
 def test_redis_hung_predicts_and_fits_answer_in_time_and_stay_consistent(svc, redis):

@@ -51,19 +51,44 @@ public final class RedisClient: Sendable {
         guard !isBackingOff else {
             throw RedisError(kind: .unavailable, message: "Redis is unavailable (retrying shortly)")
         }
+        return try runOnPool(commands)
+    }
+
+    /// Runs commands that must reach Redis whenever it can be reached at all (a fit's announcement, which other
+    /// processes may be waiting for on a healthy subscription): past the breaker, and once more on a connection
+    /// of its own when the pool failed. A pooled connection may have died while idle (Redis's client `timeout`,
+    /// `CLIENT KILL`, a restart) or the pool may have stayed busy, and neither says that Redis is down.
+    /// - Throws: `RedisError.unavailable` when a fresh connection failed too, `.reply` for an error reply.
+    @discardableResult
+    public func runInsisting(_ commands: [[String]]) throws -> [RedisReply] {
         do {
-            let replies = try pool.withConnection { connection in
-                try commands.map { try connection.command($0) }
-            }
-            for reply in replies {
-                if case .error(let message) = reply { throw RedisError(kind: .reply, message: message) }
-            }
+            return try runOnPool(commands)
+        } catch let error as RedisError where error.kind == .unavailable {
+            let connection = try RedisConnection(endpoint: configuration.endpoint, timeoutMilliseconds: configuration.timeoutMilliseconds)
+            let replies = try Self.checked(commands.map { try connection.command($0) })
+            resetBackoff()
             return replies
+        }
+    }
+
+    private func runOnPool(_ commands: [[String]]) throws -> [RedisReply] {
+        do {
+            return try Self.checked(pool.withConnection { connection in
+                try commands.map { try connection.command($0) }
+            })
         } catch let error as RedisError where error.kind == .unavailable {
             downUntil.store(MonotonicClock.milliseconds + Int64(configuration.backoffMilliseconds), ordering: .relaxed)
             pool.drainIdle()
             throw error
         }
+    }
+
+    /// The replies, or the first error reply thrown.
+    private static func checked(_ replies: [RedisReply]) throws -> [RedisReply] {
+        for reply in replies {
+            if case .error(let message) = reply { throw RedisError(kind: .reply, message: message) }
+        }
+        return replies
     }
 
     /// Forgets a recent failure, e.g. once the subscription reconnected.

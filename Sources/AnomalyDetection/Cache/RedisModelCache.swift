@@ -28,6 +28,11 @@ public struct RedisModelCache: Sendable {
     /// Stores a model and, all in one atomic script: when `isLatest`, raises the series' latest pointer to it
     /// (never lowers it); when `announce`, publishes it. Returns after Redis has acknowledged the script, so
     /// the announcement is already on every subscriber's socket.
+    ///
+    /// The announcement goes out even when Redis refuses to store (out of memory under `maxmemory`, `MISCONF`
+    /// after a failed snapshot): subscribers then read the new version from Postgres, and the error that
+    /// follows (`notStoredPrefix`) tells the caller to store it again later. An announcing store insists (see
+    /// `RedisClient.runInsisting`): a subscriber with a healthy subscription trusts its memory until told.
     /// - Parameters:
     ///   - isLatest: true only when Postgres said this is the newest version (a fit, or a read of the latest);
     ///     a pinned old version must not become the pointer of a series Redis has forgotten.
@@ -41,8 +46,15 @@ public struct RedisModelCache: Sendable {
         // Redis flushes a script's reply and the messages it published in the same pass, but in no fixed order
         // (it may write our reply first). Once a second command on the same connection is answered, that pass
         // has ended, so the announcement is in every subscriber's socket before the fit is acknowledged.
-        try redis.run(announce ? [store, ["PING"]] : [store])
+        if announce {
+            try redis.runInsisting([store, ["PING"]])
+        } else {
+            try redis.run([store])
+        }
     }
+
+    /// How the error reply of a store that announced but could not store begins.
+    public static let notStoredPrefix = "NOTSTORED"
 
     /// The latest model of a series as Redis knows it (one round trip), or nil when Redis has no pointer
     /// or no parameters for it.
@@ -61,12 +73,17 @@ public struct RedisModelCache: Sendable {
         return try? JSONDecoder().decode(StoredModel.self, from: Data(bytes))
     }
 
+    // `pcall` for the writes, so that a refused write (OOM, MISCONF) still lets the announcement out.
     private static let storeScript = """
-        redis.call('SET', KEYS[1], ARGV[1])
-        local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if tonumber(ARGV[2]) > current then -- ARGV[2] is 0 for a version not known to be the latest
-        redis.call('SET', KEYS[2], ARGV[2]) end
+        local function failed(reply) return type(reply) == 'table' and reply.err end
+        local refused = failed(redis.pcall('SET', KEYS[1], ARGV[1]))
+        if not refused then
+          local current = tonumber(redis.call('GET', KEYS[2]) or '0')
+          if tonumber(ARGV[2]) > current then -- ARGV[2] is 0 for a version not known to be the latest
+            refused = failed(redis.pcall('SET', KEYS[2], ARGV[2])) end
+        end
         if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+        if refused then return redis.error_reply('\(notStoredPrefix) ' .. refused) end
         return 1
         """
 

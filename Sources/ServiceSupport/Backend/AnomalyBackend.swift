@@ -26,6 +26,8 @@ public final class AnomalyBackend: Sendable {
     /// Fits committed in Postgres whose Redis publication failed; retried until Redis takes them.
     private let unpublished = Mutex<[StoredModel]>([])
     private let stopped = Atomic<Bool>(false)
+    /// The last series count Postgres gave (-1: none yet).
+    private let lastSeriesCount = Atomic<Int>(-1)
 
     /// Set once the schema is current; until then `/readyz` says not ready.
     private let migrated = Atomic<Bool>(false)
@@ -93,8 +95,14 @@ public final class AnomalyBackend: Sendable {
         tracker.stop()
     }
 
-    /// Publishes a committed fit to Redis; when Redis is down, keeps it for the republisher instead of failing
-    /// the fit (Postgres, the source of truth, already has it).
+    /// Publishes a committed fit to Redis; when Redis cannot take it, keeps it for the republisher instead of
+    /// failing the fit (Postgres, the source of truth, already has it).
+    ///
+    /// Read-your-writes holds either way. Redis refusing the write (out of memory, `MISCONF`) still lets the
+    /// announcement out, and inference reads the new version from Postgres. A Redis that cannot be reached, even
+    /// on a fresh connection, has lost inference's subscription too (or will have before this answer is sent:
+    /// the subscription's silence limit is below the command timeout), and inference then reads every latest
+    /// version from Postgres. Left out: a partition between training and Redis alone.
     /// - Returns: whether Redis took it now.
     @discardableResult
     public func publish(_ model: StoredModel) -> Bool {
@@ -102,10 +110,23 @@ public final class AnomalyBackend: Sendable {
             try cache.store(model, isLatest: true, announce: true)
             return true
         } catch {
-            logger.warning("fit committed but not published to Redis; will retry", metadata: ["series_id": "\(model.seriesID)", "version": "\(model.version)", "error": "\(error)"])
+            let announced = (error as? RedisError)?.message.hasPrefix(RedisModelCache.notStoredPrefix) ?? false
+            logger.warning(announced ? "fit committed and announced, but Redis refused to store it; will retry" : "fit committed but not published to Redis; will retry",
+                           metadata: ["series_id": "\(model.seriesID)", "version": "\(model.version)", "error": "\(error)"])
             unpublished.withLock { $0.append(model) }
             return false
         }
+    }
+
+    /// The number of trained series: counted in Postgres when asked to and it answers, else the last count
+    /// (nil before the first), so that health keeps the contract's field through an outage.
+    public func seriesTrained(askingPostgres: Bool) -> Int? {
+        if askingPostgres, let count = try? store.seriesCount() {
+            lastSeriesCount.store(count, ordering: .relaxed)
+            return count
+        }
+        let last = lastSeriesCount.load(ordering: .relaxed)
+        return last >= 0 ? last : nil
     }
 
     /// How many committed fits still wait for Redis.

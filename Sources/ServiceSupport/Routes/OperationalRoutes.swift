@@ -82,7 +82,7 @@ public enum OperationalRoutes {
         router.get("/healthcheck") { _ in
             let postgres = checkPostgres(backend)
             let redis = checkRedis(backend)
-            let seriesTrained = postgres.state == "up" ? try? backend.store.seriesCount() : nil
+            let seriesTrained = backend.seriesTrained(askingPostgres: postgres.state == "up")
             let inference: LatencyStatistics.Summary
             let training: LatencyStatistics.Summary
             if redis.state == "up",
@@ -93,7 +93,9 @@ public enum OperationalRoutes {
             }
             let log = backend.recorder.counts
             let subscribed = backend.tracker.isSubscribed
-            let status = postgres.state == "up" && redis.state == "up" && subscribed ? "ok" : (postgres.state == "down" && redis.state == "down" ? "down" : "degraded")
+            let unpublished = backend.unpublishedCount
+            // A fit Redis has not taken yet (refused, or not reached) leaves the cache behind Postgres: degraded.
+            let status = postgres.state == "up" && redis.state == "up" && subscribed && unpublished == 0 ? "ok" : (postgres.state == "down" && redis.state == "down" ? "down" : "degraded")
             let seconds = (ContinuousClock.now - backend.startedAt).inSeconds
             return try .json(Health(
                 status: status, service: service, version: serviceVersion, environment: backend.configuration.environment,
@@ -107,7 +109,7 @@ public enum OperationalRoutes {
                     pending: log.pending, written: log.written, dropped: log.dropped,
                     retention_hours: backend.configuration.predictionRetentionHours, pruned_batches: backend.retention?.prunedBatches ?? 0
                 ),
-                unpublished_fits: backend.unpublishedCount,
+                unpublished_fits: unpublished,
                 cached_models: backend.resolver.cachedCount,
                 services: services?()
             ))
