@@ -72,9 +72,9 @@ FIT_REJECTIONS = [
     ("malformed_json", b'{"timestamps": [1, 2', 400, None),
     ("trailing_garbage", json.dumps(body()).encode() + b" xyz", 400, None),
     ("nan_token", raw_fit("[1, 2, NaN, 4]"), (400, 422), None),
-    ("body_is_an_array", b"[]", (400, 422), None),
+    ("body_is_an_array", b"[]", 400, None),
     ("body_is_a_string", b'"fit me"', (400, 422), None),
-    ("empty_body", b"", (400, 422), None),
+    ("empty_body", b"", 400, None),
 ]
 
 
@@ -92,8 +92,9 @@ def test_fit_rejects(svc, payload, status, field):
     (raw_fit(json.dumps(VALUES), extra=', "threshold": 1e999'), "threshold"),
 ], ids=["value_overflows", "value_overflows_negative", "threshold_overflows"])
 def test_fit_rejects_numbers_that_overflow_a_double(svc, payload, field):
+    # Valid JSON (RFC 8259 sets no range), a number no double holds: the field's mistake, as a non-finite value.
     resp = post(svc.training.port, f"/fit/{new_series_id('reject')}", payload)
-    expect_error(resp, (400, 422), field=field if resp.status == 422 else None)
+    expect_error(resp, 422, field=field)
 
 
 def test_rejected_fits_store_nothing(svc):
@@ -198,7 +199,7 @@ PREDICT_REJECTIONS = [
     ("value_boolean", {"timestamp": "1609459500", "value": False}, 422, "value"),
     ("value_object", {"timestamp": "1609459500", "value": {"v": 1}}, 422, "value"),
     ("malformed_json", b'{"timestamp": "1609459500", "value": ', 400, None),
-    ("body_is_an_array", b"[1609459500, 1.0]", (400, 422), None),
+    ("body_is_an_array", b"[1609459500, 1.0]", 400, None),
 ]
 
 
@@ -210,10 +211,11 @@ def test_predict_rejects(svc, fitted, service, payload, status, field):
     expect_error(post(port, f"/predict/{fitted}", payload), status, field=field)
 
 
-@pytest.mark.parametrize("literal", ["1e999", "-1e999", "NaN", "Infinity"])
-def test_predict_rejects_non_finite_values(svc, fitted, literal):
+@pytest.mark.parametrize("literal, status", [("1e999", 422), ("-1e999", 422), ("NaN", 400), ("Infinity", 400)])
+def test_predict_rejects_non_finite_values(svc, fitted, literal, status):
+    # 1e999 is valid JSON that no double holds: a 422 naming the field. NaN and Infinity are not JSON at all.
     resp = post(svc.inference.port, f"/predict/{fitted}", f'{{"timestamp": "1609459500", "value": {literal}}}')
-    expect_error(resp, (400, 422), field="value" if resp.status == 422 else None)
+    expect_error(resp, status, field="value" if status == 422 else None)
 
 
 @pytest.mark.parametrize("service", ["inference", "training"])

@@ -15,7 +15,7 @@ struct FitRequest: Decodable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         timestamps = try container.decodeArray(of: Int64.self, forKey: .timestamps, expected: "an integer unix timestamp") { try $0.decode(Int64.self) }
         values = try container.decodeArray(of: Double.self, forKey: .values, expected: "a finite number") { try $0.decode(Double.self) }
-        threshold = try container.decodeIfPresent(Double.self, forKey: .threshold)
+        threshold = try container.decodeFiniteNumberIfPresent(forKey: .threshold)
         direction = try container.decodeIfPresent(Direction.self, forKey: .direction)
     }
 }
@@ -62,6 +62,30 @@ struct FitResponse: Encodable {
 }
 
 extension KeyedDecodingContainer {
+    /// A number field. One outside a double's range (`1e999`) is the field's mistake, a 422 naming it, as the
+    /// contract has a non-finite value. Foundation throws its own parse error there, which `JSONDecoder` would
+    /// report as a malformed document (a 400); the decoding errors (a string, null, ...) keep their meaning.
+    func decodeFiniteNumber(forKey key: Key) throws -> Double {
+        do {
+            return try decode(Double.self, forKey: key)
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be a finite number")
+        }
+    }
+
+    /// The same for an optional field (absent or null: nil).
+    func decodeFiniteNumberIfPresent(forKey key: Key) throws -> Double? {
+        do {
+            return try decodeIfPresent(Double.self, forKey: key)
+        } catch let error as DecodingError {
+            throw error
+        } catch {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must be a finite number")
+        }
+    }
+
     /// Decodes an array element by element with the concrete (non-generic) decode calls, which is about
     /// twice as fast as `[T].self` for a million points. A bad element is reported at its index: Foundation
     /// reports some (1.5 as an integer, 1e999) as a whole-document error, which would wrongly be a 400.

@@ -28,7 +28,7 @@ struct PredictRequest: Decodable {
         } else {
             throw DecodingError.keyNotFound(CodingKeys.timestamp, DecodingError.Context(codingPath: [], debugDescription: "missing"))
         }
-        value = try container.decode(Double.self, forKey: .value)
+        value = try container.decodeFiniteNumber(forKey: .value)
     }
 }
 
