@@ -94,6 +94,19 @@ def test_start_brings_everything_up_status_reports_it_and_stop_leaves_nothing(su
     predict = post(suite.ports["inference"], "/predict/make-start", {"timestamp": "5", "value": 99})
     assert predict.status == 200 and predict.json["anomaly"] is True, predict
 
+    # `make perf-light` drives what was started (the same ports) and prints the load-test summary.
+    light = subprocess.run(["make", "-s", "perf-light", "PERF_LIGHT_SECONDS=2", f"RELEASE_BIN={bin_dir()}"],
+                           cwd=ROOT, env=suite.env, capture_output=True, text=True, timeout=600)
+    summary = light.stdout
+    assert light.returncode == 0, f"make perf-light exited {light.returncode}:\n{summary}\n{light.stderr}"
+    assert f"POST http://127.0.0.1:{suite.ports['inference']}/predict/perf-light" in summary, summary
+    served = re.search(r"^\s*requests\s+(\d+) in [\d.]+ s = ([\d.]+) req/s", summary, re.M)
+    assert served and int(served[1]) > 100 and float(served[2]) > 50, summary
+    assert re.search(r"^\s*latency \(ms\)\s+avg [\d.]+\s+p50 [\d.]+\s+p90 [\d.]+\s+p95 [\d.]+\s+p99 [\d.]+\s+max [\d.]+", summary, re.M), summary
+    assert re.search(rf"^\s*statuses\s+200: {served[1]}$", summary, re.M), summary
+    assert re.search(r"^\s*errors\s+0 ", summary, re.M), summary
+    assert re.search(r"^\s*anomalies\s+\d+ of \d+ predictions = [\d.]+ %", summary, re.M), summary
+
     status_out = suite.run("status").stdout
     for name in suite.ports:
         assert re.search(rf"^{name}\s+pid \d+\s+:{suite.ports[name]}\s+ok\s+postgres up\s+redis up", status_out, re.M), status_out
