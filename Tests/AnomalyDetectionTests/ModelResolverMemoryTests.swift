@@ -19,12 +19,34 @@ struct ModelResolverMemoryTests {
         #expect(held.model(version: 1) == nil)
     }
 
-    @Test func anOldPinnedVersionComesBackWithoutEvictingTheLatest() {
+    @Test func aPinnedVersionInUseStaysWhileTheSeriesIsRetrained() {
         var held = ModelResolver.SeriesModels()
         for version in [10, 11, 12, 13] { _ = held.insert(stored(version), capacity: 4) }
-        // Version 2, asked for again, is kept only if it is not the oldest; here it is, so nothing changes.
+        // An old version asked for again takes the place of the one used least recently.
         #expect(held.insert(stored(2), capacity: 4) == 0)
-        #expect(held.model(version: 13) != nil && held.models.count == 4)
+        #expect(held.models.map(\.version) == [13, 12, 11, 2])
+        for version in 14...20 {
+            #expect(held.model(version: 2)?.version == 2)
+            held.markUsed(version: 2)
+            _ = held.insert(stored(version), capacity: 4)
+        }
+        #expect(held.models.map(\.version) == [20, 19, 18, 2], "pinned and in use, it stays; the newest always does")
+        // No longer used, it goes like any other.
+        for version in 21...23 { _ = held.insert(stored(version), capacity: 4) }
+        #expect(held.models.map(\.version) == [23, 22, 21, 20])
+        #expect(held.model(version: 2) == nil && held.newest?.version == 23)
+    }
+
+    @Test func theNewestIsNeverEvictedAndKeepsNoUseCount() {
+        var held = ModelResolver.SeriesModels()
+        for version in [1, 2, 3, 4] { _ = held.insert(stored(version), capacity: 4) }
+        held.markUsed(version: 1)
+        // Besides the newest (never evicted) and the one added, 2 is the least recently used: it goes.
+        _ = held.insert(stored(0), capacity: 4)
+        #expect(held.models.map(\.version) == [4, 3, 1, 0])
+    }
+
+    @Test func insertingTwiceCountsOnceAndOrderIsNewestFirst() {
         // Inserting twice counts once.
         var fresh = ModelResolver.SeriesModels()
         #expect(fresh.insert(stored(5), capacity: 4) == 1)

@@ -150,6 +150,27 @@ def test_predicts_of_a_model_in_memory_read_neither_redis_nor_postgres(svc):
     assert after["redis"] == before["redis"] and after["postgres"] == before["postgres"], (before, after)
 
 
+def test_a_pinned_old_version_in_use_stays_in_memory_while_the_series_is_retrained(svc):
+    """Memory holds 4 versions per series. An old version pinned by ?version= and asked for again and again
+    takes the place of the least recently used one, and stays while newer versions come."""
+    sid = new_series_id("pinned-old")
+    for k in range(1, 6):
+        fit(svc.training.port, sid, timestamps(4), values_around(10 * k))
+    assert predict(svc.inference.port, sid, 50.0)["model_version"] == "v5"
+    sources = ("memory", "redis", "postgres")
+    for k in range(6, 10):
+        assert predict(svc.inference.port, sid, 10.0, version=1)["model_version"] == "v1"
+        fit(svc.training.port, sid, timestamps(4), values_around(10 * k))
+        assert predict(svc.inference.port, sid, 10.0 * k)["model_version"] == f"v{k}"
+    before = {source: metric(svc.inference.port, "anomaly_model_lookups_total", source=source) or 0 for source in sources}
+    for _ in range(50):
+        assert predict(svc.inference.port, sid, 13.0, version="v1")["model_version"] == "v1"
+        assert predict(svc.inference.port, sid, 93.0)["model_version"] == "v9"
+    after = {source: metric(svc.inference.port, "anomaly_model_lookups_total", source=source) or 0 for source in sources}
+    assert after["memory"] - before["memory"] == 100, (before, after)
+    assert after["redis"] == before["redis"] and after["postgres"] == before["postgres"], (before, after)
+
+
 def test_prediction_log_counts_in_metrics_match_health(svc):
     """Written, pending and dropped records of the prediction log are in /metrics, as in /healthcheck."""
     sid = new_series_id("log-metrics")

@@ -7,24 +7,52 @@ import Synchronization
 /// confirmed by one Postgres read per series (per subscription).
 ///
 /// Memory holds at most `versionsPerSeries` versions of a series: a series retrained every few seconds for
-/// months must not grow the process. The newest versions stay; an older one pinned by `?version=` comes back
-/// from Redis when it is asked for again.
+/// months must not grow the process. Past that, the version used least recently goes, never the newest: a
+/// version pinned by `?version=` and asked for again and again stays in memory like the latest.
 public final class ModelResolver: Sendable {
-    /// The versions of one series held in memory, newest first.
+    /// The versions of one series held in memory, newest first, and when each was last used.
     struct SeriesModels {
         private(set) var models: [StoredModel] = []
+        /// For each of `models`: this series' use counter when it was last added, used as a pinned version,
+        /// or replaced as the newest. The newest needs none: it is never evicted.
+        private var lastUsed: [UInt64] = []
+        private var uses: UInt64 = 0
+
+        /// The newest version held.
+        var newest: StoredModel? { models.first }
 
         func model(version: Int) -> StoredModel? {
             models.first { $0.version == version }
         }
 
-        /// Adds a version; past `capacity`, the oldest version goes. Returns the change in the count held.
+        /// Marks a version other than the newest as used. Kept apart from `model(version:)`, so that the latest
+        /// (every unpinned predict) costs a lookup and no write.
+        mutating func markUsed(version: Int) {
+            for index in models.indices.dropFirst() where models[index].version == version {
+                uses += 1
+                lastUsed[index] = uses
+                return
+            }
+        }
+
+        /// Adds a version; past `capacity`, the least recently used one other than the newest and the one
+        /// added goes. Returns the change in the count held.
         mutating func insert(_ model: StoredModel, capacity: Int) -> Int {
             guard self.model(version: model.version) == nil else { return 0 }
-            let index = models.firstIndex { $0.version < model.version } ?? models.endIndex
-            models.insert(model, at: index)
+            uses += 1
+            let position = models.firstIndex { $0.version < model.version } ?? models.endIndex
+            // A newest version replaced was in use until now.
+            if position == 0 && !models.isEmpty { lastUsed[0] = uses }
+            models.insert(model, at: position)
+            lastUsed.insert(uses, at: position)
             guard models.count > capacity else { return 1 }
-            models.removeLast()
+            var victim = -1
+            for index in models.indices.dropFirst() where index != position && (victim < 0 || lastUsed[index] < lastUsed[victim]) {
+                victim = index
+            }
+            guard victim > 0 else { return 1 }
+            models.remove(at: victim)
+            lastUsed.remove(at: victim)
             return 0
         }
     }
@@ -74,7 +102,11 @@ public final class ModelResolver: Sendable {
             case .unknown: return .unknown
             }
         }
-        return models.withLock { $0.bySeries[seriesID]?.model(version: number) }.map(MemoryAnswer.found) ?? .unknown
+        return models.withLock { held -> StoredModel? in
+            guard let model = held.bySeries[seriesID]?.model(version: number) else { return nil }
+            if version != nil { held.bySeries[seriesID]?.markUsed(version: number) }  // pinned: keep it from eviction
+            return model
+        }.map(MemoryAnswer.found) ?? .unknown
     }
 
     /// Takes in the latest-version announcements received so far: call it after reading requests and before
@@ -139,14 +171,18 @@ public final class ModelResolver: Sendable {
 
     /// The newest version of a series held in memory, whether or not it is known to be the latest.
     func newestInMemory(_ seriesID: String) -> StoredModel? {
-        models.withLock { $0.bySeries[seriesID]?.models.first }
+        models.withLock { $0.bySeries[seriesID]?.newest }
     }
 
     /// How many model versions are held in memory.
     public var cachedCount: Int { models.withLock { $0.count } }
 
     private func pinned(seriesID: String, version: Int) throws -> (model: StoredModel, source: Source)? {
-        if let model = models.withLock({ $0.bySeries[seriesID]?.model(version: version) }) { return (model, .memory) }
+        if let model = models.withLock({ held -> StoredModel? in
+            guard let model = held.bySeries[seriesID]?.model(version: version) else { return nil }
+            held.bySeries[seriesID]?.markUsed(version: version)
+            return model
+        }) { return (model, .memory) }
         if let cache, let model = try? cache.model(for: seriesID, version: version) {
             remember(model)
             return (model, .redis)
