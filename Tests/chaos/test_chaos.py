@@ -139,6 +139,29 @@ def test_redis_killed_and_restarted_under_load(stack):
     assert errors <= requests * 0.001, f"{errors} errors in {requests} requests: {errors_by_kind(summary)}"
 
 
+def test_redis_down_predicts_at_full_speed_all_answer(stack):
+    """With Redis down, inference cannot trust its memory for the latest version and reads it from Postgres
+    per predict, through a pool of DB_POOL_SIZE connections. At the tool's full speed over 256 connections
+    (far more than the pool), every predict must still be answered 200: slower, never refused."""
+    inference, training = stack.inference.port, stack.training.port
+    status, _, fitted, _ = call(training, "POST", "/fit/chaos-redis-down-speed", fit_body(50, 1))
+    assert status == 200, fitted
+    stack.redis.kill()
+    wait_until(lambda: not health(inference)["redis"]["subscribed"], timeout=10)
+    command = [str(bin_dir() / "anomaly-loadtest"), "--no-train",
+               "--training-url", f"http://127.0.0.1:{training}", "--inference-url", f"http://127.0.0.1:{inference}",
+               "--series", "chaos-redis-down-speed", "--duration", "5", "--connections", "256",
+               "--timeout", "5", "--json", "--quiet"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    summary = json.loads(done.stdout)
+    requests, errors = summary["requests"], summary["errors"]["total"]
+    report("Redis down, predicts at full speed (256 connections, every latest read from Postgres)",
+           requests_sent=requests, requests_per_second=round(summary["requests_per_second"]),
+           p99_ms=summary["latency_ms"]["p99"], errors=f"{errors} ({errors_by_kind(summary)})")
+    assert errors == 0 and summary["status_counts"] == {"200": requests}, summary
+    assert requests >= 1_000, summary  # it really ran (about 15,000/s on the 2-CPU development machine)
+
+
 def test_postgres_killed_and_restarted_under_load(stack):
     inference, training = stack.inference.port, stack.training.port
     load = Load(stack, "chaos-pg", seconds=14, rate=2000)
