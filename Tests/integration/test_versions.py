@@ -1,4 +1,7 @@
 """Versions: consecutive per series under concurrency, listed by /models, pinned with ?version=."""
+import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -105,3 +108,53 @@ def test_concurrent_fits_of_different_series_do_not_interfere(svc):
 
 def test_models_of_unknown_series_is_404(svc):
     expect_error(get(svc.training.port, f"/models/{new_series_id('nobody')}"), 404)
+
+
+def postgres_connections_of(pid, pg_port):
+    """The TCP connections to Postgres that process `pid` holds (its socket inodes, matched in /proc/net/tcp)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            remote_port, state, inode = int(fields[2].split(":")[1], 16), fields[3], fields[9]
+            if remote_port == pg_port and state == "01" and inode in inodes:  # 01: ESTABLISHED
+                count += 1
+    return count
+
+
+def test_the_postgres_connections_stay_within_db_pool_size_under_twenty_concurrent_fits(svc, pg):
+    """DB_POOL_SIZE bounds the pool; the prediction log and its statistics hold one connection each, apart:
+    a training process never holds more than DB_POOL_SIZE + 2, however many fits arrive at once."""
+    training = svc.start("training", name="training-pool-2", env={"DB_POOL_SIZE": "2"})
+    try:
+        sid = new_series_id("pool-bound")
+        most, stop = [0], threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                most[0] = max(most[0], postgres_connections_of(training.proc.pid, pg.port))
+                time.sleep(0.002)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                responses = list(pool.map(lambda i: post(training.port, f"/fit/{sid}", {"timestamps": timestamps(4), "values": spread_values(i)}, timeout=30),
+                                          range(20)))
+        finally:
+            stop.set()
+            sampler.join()
+        assert [r.status for r in responses] == [200] * 20, responses
+        assert sorted(version_number(r.json["version"]) for r in responses) == list(range(1, 21))
+        assert 1 <= most[0] <= 4, f"training held {most[0]} Postgres connections with DB_POOL_SIZE=2"
+    finally:
+        training.stop()
