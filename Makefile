@@ -72,8 +72,8 @@ test-chaos: deps release ## Faults and load: Redis/Postgres killed, SIGKILL, SIG
 test-all: test-fuzz test test-socket test-integration test-chaos ## Everything: fuzz, unit, socket, integration (with browser and API conformance) and chaos tests
 
 PERF_LIGHT_SECONDS ?= 10
-perf-light: release ## A short load run against the running services (make start, same TRAINING_PORT/INFERENCE_PORT): PERF_LIGHT_SECONDS (10) of predicts over 32 connections
-	$(RELEASE_BIN)/anomaly-loadtest --training-url http://127.0.0.1:$(or $(TRAINING_PORT),8000) --inference-url http://127.0.0.1:$(or $(INFERENCE_PORT),8001) \
+perf-light: release ## A short load run against the running services (make start: the same ports, from the environment or .env): PERF_LIGHT_SECONDS (10) of predicts over 32 connections
+	@set -- $$(scripts/services.sh urls) && $(RELEASE_BIN)/anomaly-loadtest --training-url "$$1" --inference-url "$$2" \
 		--series perf-light --connections 32 --duration $(PERF_LIGHT_SECONDS)
 
 bench-predict: release ## /predict (cached, latest) against nginx: starts Postgres, Redis and the services, inference pinned to CPU 1

@@ -2,7 +2,7 @@
 # Starts, stops and reports the suite: a project-local Postgres and Redis (unless DATABASE_URL / REDIS_URL
 # point at servers that answer) and the three services, each in the background with a log and a pid file
 # under run/.
-#   scripts/services.sh start|stop|status|config
+#   scripts/services.sh start|stop|status|config|urls     (urls: the training and inference base URLs, for make perf-light)
 # Running `start` twice is harmless; `stop` stops exactly what `start` started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -189,7 +189,13 @@ config() {
   echo "REDIS_URL=${REDIS_URL:-$local_redis_url}"
 }
 
+# The training and inference base URLs, as `start` serves them (for make perf-light).
+urls() {
+  local host; host=$(host_of)
+  echo "http://$host:$(port_of training 8000 TRAINING_PORT) http://$host:$(port_of inference 8001 INFERENCE_PORT)"
+}
+
 case ${1:-status} in
-  start|stop|status|config) "$1" ;;
-  *) echo "usage: $0 start|stop|status|config" >&2; exit 2 ;;
+  start|stop|status|config|urls) "$1" ;;
+  *) echo "usage: $0 start|stop|status|config|urls" >&2; exit 2 ;;
 esac

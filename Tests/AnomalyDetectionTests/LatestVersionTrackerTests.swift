@@ -50,6 +50,81 @@ struct LatestVersionTrackerTests {
         }
     }
 
+    /// A server that speaks just enough Redis for a subscription: it confirms SUBSCRIBE and answers every PING
+    /// with an error, as Redis does while it loads its data after a restart (`-LOADING`).
+    final class LoadingRedis: @unchecked Sendable {
+        let port: Int
+        private let listener: Int32
+
+        init() throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let listening = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+                }
+            }
+            guard listening else {
+                close(fd)
+                throw RedisError(kind: .unavailable, message: "cannot listen")
+            }
+            listener = fd
+            port = Int(UInt16(bigEndian: address.sin_port))
+            Thread.detachNewThread {
+                while true {
+                    let client = accept(fd, nil, nil)
+                    guard client >= 0 else { return }
+                    Thread.detachNewThread { Self.serve(client) }
+                }
+            }
+        }
+
+        var endpoint: RedisEndpoint { RedisEndpoint(host: "127.0.0.1", port: port) }
+
+        private static func serve(_ client: Int32) {
+            defer { close(client) }
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                guard count > 0 else { return }
+                let text = String(decoding: buffer[..<count], as: UTF8.self)
+                var reply = ""
+                if text.contains("SUBSCRIBE") { reply += "*3\r\n$9\r\nsubscribe\r\n$16\r\nad:model-updates\r\n:1\r\n" }
+                for _ in 0..<text.components(separatedBy: "PING").count - 1 {
+                    reply += "-LOADING Redis is loading the dataset in memory\r\n"
+                }
+                let bytes = Array(reply.utf8)
+                guard bytes.withUnsafeBytes({ send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == bytes.count else { return }
+            }
+        }
+
+        deinit {
+            shutdown(listener, Int32(SHUT_RDWR))
+            close(listener)
+        }
+    }
+
+    @Test("Error replies to its PINGs (Redis loading after a restart) are no sign of life: memory stops being trusted")
+    func errorRepliesDoNotKeepMemoryTrusted() throws {
+        let redis = try LoadingRedis()
+        let tracker = LatestVersionTracker(endpoint: redis.endpoint, pingIntervalMilliseconds: 50, silenceLimitMilliseconds: 200,
+                                           logger: Logger(label: "test"))
+        tracker.start()
+        defer { tracker.stop() }
+        let epoch = try #require(tracker.currentEpoch())
+        tracker.confirm("s", version: 7, epoch: epoch)
+        #expect(tracker.knowledge(of: "s") == .latest(7))  // just subscribed: heard from within the limit
+        var answer = LatestVersionTracker.Knowledge.latest(7)
+        for _ in 0..<100 where answer != .unknown {  // the upkeep thread's PINGs all get -LOADING
+            usleep(10_000)
+            answer = tracker.knowledge(of: "s")
+        }
+        #expect(answer == .unknown, "memory still trusted a second after the last real answer")
+    }
+
     /// A tracker whose upkeep thread never pings within the test (as if it were starved), with one series confirmed.
     private func trackerWithoutUpkeep(_ redis: Redis) throws -> LatestVersionTracker {
         let tracker = LatestVersionTracker(endpoint: redis.endpoint, pingIntervalMilliseconds: 60_000, silenceLimitMilliseconds: 200,

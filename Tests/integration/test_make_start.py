@@ -95,7 +95,8 @@ def test_start_brings_everything_up_status_reports_it_and_stop_leaves_nothing(su
     assert predict.status == 200 and predict.json["anomaly"] is True, predict
 
     # `make perf-light` drives what was started (the same ports) and prints the load-test summary.
-    light = subprocess.run(["make", "-s", "perf-light", "PERF_LIGHT_SECONDS=2", f"RELEASE_BIN={bin_dir()}"],
+    # (-o release: the binaries under test are built already, maybe elsewhere: BIN_DIR)
+    light = subprocess.run(["make", "-s", "-o", "release", "perf-light", "PERF_LIGHT_SECONDS=2", f"RELEASE_BIN={bin_dir()}"],
                            cwd=ROOT, env=suite.env, capture_output=True, text=True, timeout=600)
     summary = light.stdout
     assert light.returncode == 0, f"make perf-light exited {light.returncode}:\n{summary}\n{light.stderr}"

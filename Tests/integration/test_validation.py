@@ -218,6 +218,14 @@ def test_predict_rejects_non_finite_values(svc, fitted, literal, status):
     expect_error(resp, status, field="value" if status == 422 else None)
 
 
+@pytest.mark.parametrize("literal", ["01", "1.e5", "-", "1e", "+1"])
+def test_a_malformed_number_literal_is_malformed_json(svc, fitted, literal):
+    # Not JSON at all, unlike 1e999: a 400 whichever field holds it.
+    expect_error(post(svc.inference.port, f"/predict/{fitted}", f'{{"timestamp": "1609459500", "value": {literal}}}'), 400)
+    expect_error(post(svc.training.port, f"/fit/{new_series_id('literal')}", raw_fit(f"[1, 2, {literal}, 4]")), 400)
+    expect_error(post(svc.training.port, f"/fit/{new_series_id('literal')}", raw_fit(json.dumps(VALUES), extra=f', "threshold": {literal}')), 400)
+
+
 @pytest.mark.parametrize("service", ["inference", "training"])
 def test_predict_unknown_series_or_version_is_404(svc, fitted, service):
     port = getattr(svc, service).port

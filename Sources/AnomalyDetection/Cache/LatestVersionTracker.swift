@@ -64,6 +64,10 @@ public final class LatestVersionTracker: Sendable {
     private let pingIntervalMilliseconds: Int
     private let silenceLimitMilliseconds: Int64
 
+    /// How long after the last word from Redis memory stops being trusted, at the latest: a publisher whose
+    /// announcement failed with Redis still answering waits this long before acknowledging.
+    public var distrustAfter: Duration { .milliseconds(silenceLimitMilliseconds + Int64(pingIntervalMilliseconds)) }
+
     /// - Parameters:
     ///   - endpoint: the Redis that training publishes on.
     ///   - timeoutMilliseconds: for connecting and subscribing.
@@ -166,7 +170,9 @@ public final class LatestVersionTracker: Sendable {
         do {
             let replies = try connection.drainWithoutBlocking()
             let now = MonotonicClock.milliseconds
-            if !replies.isEmpty {
+            // An error reply (`-LOADING` while Redis loads its data, `-BUSY` behind a long script) is Redis
+            // unable to do its work: not a sign of life that makes memory trustworthy.
+            if replies.contains(where: { !$0.isError }) {
                 state.lastHeard = now
                 state.pingUnansweredSince = nil
             } else if now - state.lastHeard > silenceLimitMilliseconds {

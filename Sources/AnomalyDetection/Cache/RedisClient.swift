@@ -23,6 +23,8 @@ public final class RedisClient: Sendable {
     private let pool: ConnectionPool<RedisConnection>
     /// Monotonic milliseconds until which Redis is considered down.
     private let downUntil = Atomic<Int64>(0)
+    /// Whether the failure that opened the breaker was a timeout.
+    private let openedByTimeout = Atomic<Bool>(false)
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -54,20 +56,23 @@ public final class RedisClient: Sendable {
         return try runOnPool(commands)
     }
 
-    /// Runs commands that must reach Redis whenever it can be reached at all (a fit's announcement, which other
-    /// processes may be waiting for on a healthy subscription): past the breaker, and once more on a connection
-    /// of its own when the pool failed. A pooled connection may have died while idle (Redis's client `timeout`,
-    /// `CLIENT KILL`, a restart) or the pool may have stayed busy, and neither says that Redis is down.
-    /// - Throws: `RedisError.unavailable` when a fresh connection failed too, `.reply` for an error reply.
+    /// Runs commands that must reach Redis whenever it is up (a fit's announcement, which another process may be
+    /// waiting for on a healthy subscription). A pooled connection that Redis had closed while idle (its client
+    /// `timeout`, `CLIENT KILL`, a restart) is followed by one more try on a fresh one. The breaker is passed
+    /// unless a timeout opened it: a hung or unreachable Redis has silenced the subscriptions too, whose
+    /// processes then stop trusting their memory, so the announcement is not needed and each fit is spared
+    /// another timeout. A refused connect (Redis restarting) costs nothing to try past, and Redis may be back
+    /// with the subscriptions already renewed.
+    /// - Throws: `RedisError.unavailable` when Redis cannot be reached, `.reply` for an error reply.
     @discardableResult
     public func runInsisting(_ commands: [[String]]) throws -> [RedisReply] {
+        if isBackingOff && openedByTimeout.load(ordering: .relaxed) {
+            throw RedisError(kind: .unavailable, message: "Redis is not answering (retrying shortly)", cause: .timedOut)
+        }
         do {
             return try runOnPool(commands)
-        } catch let error as RedisError where error.kind == .unavailable {
-            let connection = try RedisConnection(endpoint: configuration.endpoint, timeoutMilliseconds: configuration.timeoutMilliseconds)
-            let replies = try Self.checked(commands.map { try connection.command($0) })
-            resetBackoff()
-            return replies
+        } catch let error as RedisError where error.cause == .closedByServer {
+            return try runOnPool(commands)  // the pool was drained: a fresh connection
         }
     }
 
@@ -77,8 +82,12 @@ public final class RedisClient: Sendable {
                 try commands.map { try connection.command($0) }
             })
         } catch let error as RedisError where error.kind == .unavailable {
-            downUntil.store(MonotonicClock.milliseconds + Int64(configuration.backoffMilliseconds), ordering: .relaxed)
             pool.drainIdle()
+            // A connection the server closed says nothing of Redis now: the next call simply reconnects.
+            if error.cause != .closedByServer {
+                openedByTimeout.store(error.cause == .timedOut, ordering: .relaxed)
+                downUntil.store(MonotonicClock.milliseconds + Int64(configuration.backoffMilliseconds), ordering: .relaxed)
+            }
             throw error
         }
     }

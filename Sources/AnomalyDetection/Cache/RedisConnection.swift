@@ -19,9 +19,10 @@ public final class RedisConnection: @unchecked Sendable {
             throw RedisError(kind: .unavailable, message: "hiredis could not allocate a connection")
         }
         guard context.pointee.err == 0 else {
+            let cause = Self.cause(context, errno: errno)
             let message = Self.errorText(context)
             redisFree(context)
-            throw RedisError(kind: .unavailable, message: "cannot connect to Redis at \(endpoint.host):\(endpoint.port): \(message)")
+            throw RedisError(kind: .unavailable, message: "cannot connect to Redis at \(endpoint.host):\(endpoint.port): \(message)", cause: cause)
         }
         self.context = context
         redisSetTimeout(context, timeout)
@@ -54,7 +55,8 @@ public final class RedisConnection: @unchecked Sendable {
             }
         }
         guard let raw else {
-            throw RedisError(kind: .unavailable, message: "Redis connection failed: \(Self.errorText(context))")
+            let cause = Self.cause(context, errno: errno)
+            throw RedisError(kind: .unavailable, message: "Redis connection failed: \(Self.errorText(context))", cause: cause)
         }
         let reply = raw.assumingMemoryBound(to: redisReply.self)
         defer { freeReplyObject(raw) }
@@ -129,6 +131,20 @@ public final class RedisConnection: @unchecked Sendable {
             return .array((0..<Int(value.elements)).compactMap { index in value.element[index].map(copy) })
         default:
             return .null
+        }
+    }
+
+    /// What a failed connect or command says about Redis, from hiredis's error and the call's `errno`.
+    private static func cause(_ context: UnsafeMutablePointer<redisContext>, errno: Int32) -> RedisError.Cause {
+        switch context.pointee.err {
+        case REDIS_ERR_EOF:
+            return .closedByServer
+        case REDIS_ERR_IO where errno == ECONNRESET || errno == EPIPE:
+            return .closedByServer
+        case REDIS_ERR_IO where errno == EAGAIN || errno == ETIMEDOUT || errno == EINPROGRESS:
+            return .timedOut
+        default:
+            return .other
         }
     }
 

@@ -7,12 +7,25 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         case reply
     }
 
+    /// What an `.unavailable` failure says about Redis.
+    public enum Cause: Sendable, Equatable {
+        /// No answer in time: Redis is hung, or its host does not answer.
+        case timedOut
+        /// The server closed this connection (end of file, reset): it may have been idle too long, been
+        /// killed (`CLIENT KILL`), or Redis restarted; a new connection may well work.
+        case closedByServer
+        /// Anything else (a refused connect, a protocol error, a busy pool).
+        case other
+    }
+
     public let kind: Kind
     public let message: String
+    public let cause: Cause
 
-    public init(kind: Kind, message: String) {
+    public init(kind: Kind, message: String, cause: Cause = .other) {
         self.kind = kind
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }

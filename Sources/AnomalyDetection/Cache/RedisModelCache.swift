@@ -30,13 +30,13 @@ public struct RedisModelCache: Sendable {
     /// the announcement is already on every subscriber's socket.
     ///
     /// The announcement goes out even when Redis refuses to store (out of memory under `maxmemory`, `MISCONF`
-    /// after a failed snapshot): subscribers then read the new version from Postgres, and the error that
-    /// follows (`notStoredPrefix`) tells the caller to store it again later. An announcing store insists (see
-    /// `RedisClient.runInsisting`): a subscriber with a healthy subscription trusts its memory until told.
+    /// after a failed snapshot): subscribers then read the new version from Postgres, and `NotStored` tells the
+    /// caller to store it again later. An announcing store insists (see `RedisClient.runInsisting`): a
+    /// subscriber with a healthy subscription trusts its memory until told.
     /// - Parameters:
     ///   - isLatest: true only when Postgres said this is the newest version (a fit, or a read of the latest);
     ///     a pinned old version must not become the pointer of a series Redis has forgotten.
-    /// - Throws: `RedisError`.
+    /// - Throws: `NotStored` (announced all the same), `RedisError`.
     public func store(_ model: StoredModel, isLatest: Bool, announce: Bool) throws {
         let payload = String(decoding: try JSONEncoder().encode(model), as: UTF8.self)
         let store = [
@@ -46,15 +46,27 @@ public struct RedisModelCache: Sendable {
         // Redis flushes a script's reply and the messages it published in the same pass, but in no fixed order
         // (it may write our reply first). Once a second command on the same connection is answered, that pass
         // has ended, so the announcement is in every subscriber's socket before the fit is acknowledged.
-        if announce {
-            try redis.runInsisting([store, ["PING"]])
-        } else {
-            try redis.run([store])
+        do {
+            if announce {
+                try redis.runInsisting([store, ["PING"]])
+            } else {
+                try redis.run([store])
+            }
+        } catch let error as RedisError where error.kind == .reply && error.message.hasPrefix(Self.notStoredPrefix) {
+            throw NotStored(reason: String(error.message.dropFirst(Self.notStoredPrefix.count + 1)))
         }
     }
 
-    /// How the error reply of a store that announced but could not store begins.
-    public static let notStoredPrefix = "NOTSTORED"
+    /// Redis refused to store a model (its announcement, if asked for, went out).
+    public struct NotStored: Error, Sendable, CustomStringConvertible {
+        /// Redis's error, e.g. `OOM command not allowed when used memory > 'maxmemory'.`
+        public let reason: String
+
+        public var description: String { "Redis refused to store the model: \(reason)" }
+    }
+
+    /// How the script's error reply for a refused store begins.
+    private static let notStoredPrefix = "NOTSTORED"
 
     /// The latest model of a series as Redis knows it (one round trip), or nil when Redis has no pointer
     /// or no parameters for it.

@@ -17,6 +17,11 @@ public enum RedisReply: Sendable, Equatable {
         }
     }
 
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
     public var elements: [RedisReply] {
         if case .array(let elements) = self { return elements }
         return []

@@ -38,6 +38,7 @@ public final class ModelResolver: Sendable {
         /// Adds a version; past `capacity`, the least recently used one other than the newest and the one
         /// added goes. Returns the change in the count held.
         mutating func insert(_ model: StoredModel, capacity: Int) -> Int {
+            precondition(capacity >= 2, "room for the newest and one more")
             guard self.model(version: model.version) == nil else { return 0 }
             uses += 1
             let position = models.firstIndex { $0.version < model.version } ?? models.endIndex

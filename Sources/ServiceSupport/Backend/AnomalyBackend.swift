@@ -98,24 +98,32 @@ public final class AnomalyBackend: Sendable {
     /// Publishes a committed fit to Redis; when Redis cannot take it, keeps it for the republisher instead of
     /// failing the fit (Postgres, the source of truth, already has it).
     ///
-    /// Read-your-writes holds either way. Redis refusing the write (out of memory, `MISCONF`) still lets the
-    /// announcement out, and inference reads the new version from Postgres. A Redis that cannot be reached, even
-    /// on a fresh connection, has lost inference's subscription too (or will have before this answer is sent:
-    /// the subscription's silence limit is below the command timeout), and inference then reads every latest
-    /// version from Postgres. Left out: a partition between training and Redis alone.
+    /// Read-your-writes holds either way:
+    /// - Redis refusing the write (out of memory, `MISCONF`) still lets the announcement out, and inference
+    ///   reads the new version from Postgres.
+    /// - Redis answering with another error (`-LOADING` after a restart) answers inference's PINGs the same way,
+    ///   so inference stops trusting its memory within `distrustAfter`: the fit waits that long.
+    /// - A Redis that does not answer in time (hung, unreachable) has silenced the subscription too, and one
+    ///   that refuses connections has closed it; inference then reads every latest version from Postgres.
+    /// Left out: a partition between training and Redis alone, and a Redis pool in training that stays busy.
     /// - Returns: whether Redis took it now.
     @discardableResult
     public func publish(_ model: StoredModel) -> Bool {
+        let problem: String
         do {
             try cache.store(model, isLatest: true, announce: true)
             return true
+        } catch let error as RedisModelCache.NotStored {
+            problem = "fit committed and announced, but \(error)"
+        } catch let error as RedisError where error.kind == .reply {
+            Thread.sleep(forTimeInterval: tracker.distrustAfter.inSeconds)
+            problem = "fit committed but not announced: Redis answered \(error)"
         } catch {
-            let announced = (error as? RedisError)?.message.hasPrefix(RedisModelCache.notStoredPrefix) ?? false
-            logger.warning(announced ? "fit committed and announced, but Redis refused to store it; will retry" : "fit committed but not published to Redis; will retry",
-                           metadata: ["series_id": "\(model.seriesID)", "version": "\(model.version)", "error": "\(error)"])
-            unpublished.withLock { $0.append(model) }
-            return false
+            problem = "fit committed but not published to Redis: \(error)"
         }
+        logger.warning("\(problem); will retry", metadata: ["series_id": "\(model.seriesID)", "version": "\(model.version)"])
+        unpublished.withLock { $0.append(model) }
+        return false
     }
 
     /// The number of trained series: counted in Postgres when asked to and it answers, else the last count
@@ -136,25 +144,15 @@ public final class AnomalyBackend: Sendable {
         BackgroundThread.start(name: "fit-republisher") { [self] in
             while !stopped.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: 0.25)
-                let waiting = unpublished.withLock { pending -> [StoredModel] in
-                    let taken = pending
-                    pending.removeAll()
-                    return taken
-                }
-                guard !waiting.isEmpty else { continue }
-                var failed: [StoredModel] = []
+                // The list stays as it is while they are retried, so that health keeps counting them; only
+                // this thread removes, and only from the front, what Redis took.
+                let waiting = unpublished.withLock { $0 }
+                var stored = 0
                 for model in waiting {
-                    if !failed.isEmpty {
-                        failed.append(model)
-                        continue
-                    }
-                    do {
-                        try cache.store(model, isLatest: true, announce: true)
-                    } catch {
-                        failed.append(model)
-                    }
+                    guard (try? cache.store(model, isLatest: true, announce: true)) != nil else { break }
+                    stored += 1
                 }
-                if !failed.isEmpty { unpublished.withLock { $0.insert(contentsOf: failed, at: 0) } }
+                if stored > 0 { unpublished.withLock { $0.removeFirst(stored) } }
             }
         }
     }

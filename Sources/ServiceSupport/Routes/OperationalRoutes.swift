@@ -94,8 +94,7 @@ public enum OperationalRoutes {
             let log = backend.recorder.counts
             let subscribed = backend.tracker.isSubscribed
             let unpublished = backend.unpublishedCount
-            // A fit Redis has not taken yet (refused, or not reached) leaves the cache behind Postgres: degraded.
-            let status = postgres.state == "up" && redis.state == "up" && subscribed && unpublished == 0 ? "ok" : (postgres.state == "down" && redis.state == "down" ? "down" : "degraded")
+            let status = overallStatus(postgres: postgres, redis: redis, subscribed: subscribed, unpublishedFits: unpublished)
             let seconds = (ContinuousClock.now - backend.startedAt).inSeconds
             return try .json(Health(
                 status: status, service: service, version: serviceVersion, environment: backend.configuration.environment,
@@ -125,6 +124,14 @@ public enum OperationalRoutes {
             backend.metrics.cachedModels.record(backend.resolver.cachedCount)
             return HTTPResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: backend.metrics.exposition())
         }
+    }
+
+    /// `ok` with both stores up, the subscription up and every fit in Redis (one that Redis has not taken yet
+    /// leaves the cache behind Postgres); `down` with both stores down; `degraded` otherwise.
+    static func overallStatus(postgres: DependencyHealth, redis: DependencyHealth, subscribed: Bool, unpublishedFits: Int) -> String {
+        if postgres.state == "down" && redis.state == "down" { return "down" }
+        let healthy = postgres.state == "up" && redis.state == "up" && subscribed && unpublishedFits == 0
+        return healthy ? "ok" : "degraded"
     }
 
     private static func timed(_ body: () throws -> Void) -> DependencyHealth {
