@@ -13,6 +13,8 @@ public final class RedisClient: Sendable {
         public var timeoutMilliseconds: Int = 500
         /// How long to skip Redis after it failed.
         public var backoffMilliseconds: Int = 500
+        /// How long a caller waits for a busy pool (nil: the command timeout).
+        public var poolWaitMilliseconds: Int?
 
         public init(endpoint: RedisEndpoint) {
             self.endpoint = endpoint
@@ -30,10 +32,10 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         pool = ConnectionPool(
             capacity: configuration.poolSize,
-            waitTimeout: Double(configuration.timeoutMilliseconds) / 1000,
+            waitTimeout: Double(configuration.poolWaitMilliseconds ?? configuration.timeoutMilliseconds) / 1000,
             makeConnection: { try RedisConnection(endpoint: configuration.endpoint, timeoutMilliseconds: configuration.timeoutMilliseconds) },
             isHealthy: { $0.isHealthy },
-            unavailable: { RedisError(kind: .unavailable, message: "Redis pool exhausted: \($0)") }
+            unavailable: { RedisError(kind: .unavailable, message: "Redis pool exhausted: \($0)", cause: .poolBusy) }
         )
     }
 
@@ -58,7 +60,8 @@ public final class RedisClient: Sendable {
 
     /// Runs commands that must reach Redis whenever it is up (a fit's announcement, which another process may be
     /// waiting for on a healthy subscription). A pooled connection that Redis had closed while idle (its client
-    /// `timeout`, `CLIENT KILL`, a restart) is followed by one more try on a fresh one. The breaker is passed
+    /// `timeout`, `CLIENT KILL`, a restart) is followed by one more try on a fresh one, and a pool that stayed
+    /// busy by a try on a connection of its own (made and closed here, outside the pool). The breaker is passed
     /// unless a timeout opened it: a hung or unreachable Redis has silenced the subscriptions too, whose
     /// processes then stop trusting their memory, so the announcement is not needed and each fit is spared
     /// another timeout. A refused connect (Redis restarting) costs nothing to try past, and Redis may be back
@@ -73,6 +76,9 @@ public final class RedisClient: Sendable {
             return try runOnPool(commands)
         } catch let error as RedisError where error.cause == .closedByServer {
             return try runOnPool(commands)  // the pool was drained: a fresh connection
+        } catch let error as RedisError where error.cause == .poolBusy {
+            let connection = try RedisConnection(endpoint: configuration.endpoint, timeoutMilliseconds: configuration.timeoutMilliseconds)
+            return try Self.checked(commands.map { try connection.command($0) })
         }
     }
 
@@ -82,8 +88,9 @@ public final class RedisClient: Sendable {
                 try commands.map { try connection.command($0) }
             })
         } catch let error as RedisError where error.kind == .unavailable {
+            // A connection the server closed, or a busy pool, says nothing of Redis now: no breaker.
+            if error.cause == .poolBusy { throw error }
             pool.drainIdle()
-            // A connection the server closed says nothing of Redis now: the next call simply reconnects.
             if error.cause != .closedByServer {
                 openedByTimeout.store(error.cause == .timedOut, ordering: .relaxed)
                 downUntil.store(MonotonicClock.milliseconds + Int64(configuration.backoffMilliseconds), ordering: .relaxed)

@@ -14,7 +14,9 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         /// The server closed this connection (end of file, reset): it may have been idle too long, been
         /// killed (`CLIENT KILL`), or Redis restarted; a new connection may well work.
         case closedByServer
-        /// Anything else (a refused connect, a protocol error, a busy pool).
+        /// Every pooled connection stayed busy for the pool's wait: says nothing of Redis.
+        case poolBusy
+        /// Anything else (a refused connect, a protocol error).
         case other
     }
 
