@@ -103,11 +103,7 @@ public final class ModelResolver: Sendable {
             case .unknown: return .unknown
             }
         }
-        return models.withLock { held -> StoredModel? in
-            guard let model = held.bySeries[seriesID]?.model(version: number) else { return nil }
-            if version != nil { held.bySeries[seriesID]?.markUsed(version: number) }  // pinned: keep it from eviction
-            return model
-        }.map(MemoryAnswer.found) ?? .unknown
+        return held(seriesID, version: number, pinned: version != nil).map(MemoryAnswer.found) ?? .unknown
     }
 
     /// Takes in the latest-version announcements received so far: call it after reading requests and before
@@ -170,6 +166,16 @@ public final class ModelResolver: Sendable {
         }
     }
 
+    /// A version held in memory. A pinned one is marked as used, which keeps it from eviction; the latest is
+    /// only looked up (no write on the path of every unpinned predict).
+    private func held(_ seriesID: String, version: Int, pinned: Bool) -> StoredModel? {
+        models.withLock { held in
+            guard let model = held.bySeries[seriesID]?.model(version: version) else { return nil }
+            if pinned { held.bySeries[seriesID]?.markUsed(version: version) }
+            return model
+        }
+    }
+
     /// The newest version of a series held in memory, whether or not it is known to be the latest.
     func newestInMemory(_ seriesID: String) -> StoredModel? {
         models.withLock { $0.bySeries[seriesID]?.newest }
@@ -179,11 +185,7 @@ public final class ModelResolver: Sendable {
     public var cachedCount: Int { models.withLock { $0.count } }
 
     private func pinned(seriesID: String, version: Int) throws -> (model: StoredModel, source: Source)? {
-        if let model = models.withLock({ held -> StoredModel? in
-            guard let model = held.bySeries[seriesID]?.model(version: version) else { return nil }
-            held.bySeries[seriesID]?.markUsed(version: version)
-            return model
-        }) { return (model, .memory) }
+        if let model = held(seriesID, version: version, pinned: true) { return (model, .memory) }
         if let cache, let model = try? cache.model(for: seriesID, version: version) {
             remember(model)
             return (model, .redis)

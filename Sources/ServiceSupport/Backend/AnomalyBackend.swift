@@ -105,7 +105,8 @@ public final class AnomalyBackend: Sendable {
     ///   so inference stops trusting its memory within `distrustAfter`: the fit waits that long.
     /// - A Redis that does not answer in time (hung, unreachable) has silenced the subscription too, and one
     ///   that refuses connections has closed it; inference then reads every latest version from Postgres.
-    /// Left out: a partition between training and Redis alone, and a Redis pool in training that stays busy.
+    /// - A Redis pool in training that stays busy is passed by a connection of the announcement's own.
+    /// Left out: a partition between training and Redis alone.
     /// - Returns: whether Redis took it now.
     @discardableResult
     public func publish(_ model: StoredModel) -> Bool {
